@@ -1,0 +1,26 @@
+"""captionset: turn news articles into a media-caption dataset for machine-learning research."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("captionset")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+from .align import AlignOptions, align
+from .model import Article, Block, Caption, RawRecord, Reject, Related
+from .parse import ParseOptions, parse_article
+
+__all__ = [
+    "AlignOptions",
+    "Article",
+    "Block",
+    "Caption",
+    "ParseOptions",
+    "RawRecord",
+    "Reject",
+    "Related",
+    "__version__",
+    "align",
+    "parse_article",
+]
