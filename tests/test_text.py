@@ -12,7 +12,7 @@ from captionset.text import DecodeError, decode_bytes
         (codecs.BOM_UTF8 + "café".encode(), "café", "utf-8-sig"),
         ("café – “quoted”".encode("cp1252"), "café – “quoted”", "cp1252"),
         (b"caf\xe9 \x81", "caf\xe9 \x81", "latin-1"),
-        ("a\r\nb\rc".encode(), "a\nb\nc", "utf-8"),
+        (b"a\r\nb\rc", "a\nb\nc", "utf-8"),
         ("Ünïcode\r\n".encode("utf-16"), "Ünïcode\n", "utf-16"),
     ],
 )
