@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..ids import article_id_for
 from ..model import RawRecord, Reject
-from .base import InputSlice, ShardSpec, SourceOptions
+from .base import DEFAULT_SOURCE_OPTIONS, InputSlice, ShardSpec, SourceOptions
 from .files import find_files
 
 __all__ = ["InputSlice", "ShardSpec", "SourceOptions", "find_files", "plan_shards", "read_slice"]
@@ -27,7 +27,7 @@ def _relative_name(path: Path, root: Path) -> str:
 
 def plan_shards(
     inputs: Iterable[str | os.PathLike[str]],
-    options: SourceOptions = SourceOptions(),
+    options: SourceOptions = DEFAULT_SOURCE_OPTIONS,
     articles_per_shard: int = 1000,
 ) -> list[ShardSpec]:
     """Split the inputs into shards of about articles_per_shard articles, in a stable order."""
@@ -42,7 +42,9 @@ def plan_shards(
     ]
 
 
-def read_slice(piece: InputSlice, options: SourceOptions = SourceOptions()) -> Iterator[RawRecord | Reject]:
+def read_slice(
+    piece: InputSlice, options: SourceOptions = DEFAULT_SOURCE_OPTIONS
+) -> Iterator[RawRecord | Reject]:
     """Yield the raw records of one slice; an input that cannot be read becomes a Reject."""
     path = Path(piece.path)
     name = _relative_name(path, Path(piece.root))

@@ -35,3 +35,6 @@ class ShardSpec:
 
     index: int
     slices: tuple[InputSlice, ...]
+
+
+DEFAULT_SOURCE_OPTIONS = SourceOptions()
