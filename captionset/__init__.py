@@ -8,6 +8,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 from .align import AlignOptions, align
+from .evaluate import EvalReport, evaluate
 from .model import Article, Block, Caption, RawRecord, Reject, Related
 from .parse import ParseOptions, parse_article
 
@@ -16,11 +17,13 @@ __all__ = [
     "Article",
     "Block",
     "Caption",
+    "EvalReport",
     "ParseOptions",
     "RawRecord",
     "Reject",
     "Related",
     "__version__",
     "align",
+    "evaluate",
     "parse_article",
 ]

@@ -67,6 +67,36 @@ def parse(paths, output_format):
         sys.exit(1)
 
 
+@cli.command("eval")
+@click.argument("gold_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("text_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("--only", metavar="SUBSTR", help="Score only articles whose name contains SUBSTR.")
+def eval_command(gold_dir, text_dir, as_json, only):
+    """Score the parser against gold block labels (GOLD_DIR/NAME.jsonl for TEXT_DIR/NAME.txt).
+
+    Prints per-label P/R/F1, caption detection P/R/F1, photo-vs-video accuracy, body P/R and
+    per-site figures, with the rules of the corpus scorer (tools/score_parse.py).
+
+    \b
+    Example:
+        captionset eval ../shared/corpus/dev/gold ../shared/corpus/dev/text
+        captionset eval --json --only dailymail GOLD_DIR TEXT_DIR
+    """
+    from .evaluate import evaluate, format_report
+
+    try:
+        report = evaluate(gold_dir, text_dir, only=only)
+    except (OSError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    if not report.articles:
+        raise click.ClickException(f"no gold files (*.jsonl) to score in {gold_dir}")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), sort_keys=True))
+    else:
+        click.echo(format_report(report))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="captionset")
