@@ -21,6 +21,7 @@ figures do not depend on that mapping.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -135,6 +136,7 @@ class EvalReport:
     """All figures of one evaluation run; ``to_dict()`` is what ``captionset eval --json`` prints."""
 
     names: list[str] = field(default_factory=list)
+    corpus_sha256: str = ""
     scored_blocks: int = 0
     skipped_blocks: int = 0
     unmapped: int = 0
@@ -163,6 +165,7 @@ class EvalReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "articles": self.articles,
+            "corpus_sha256": self.corpus_sha256,
             "scored_blocks": self.scored_blocks,
             "skipped_blocks": self.skipped_blocks,
             "unmapped": self.unmapped,
@@ -263,6 +266,17 @@ def gold_names(gold_dir: str | Path, only: str | None = None) -> list[str]:
     return [n for n in names if not only or only in n]
 
 
+def corpus_digest(gold_dir: str | Path, text_dir: str | Path, names: list[str]) -> str:
+    """SHA-256 over the names, texts and gold files scored, so a changed corpus is noticed."""
+    digest = hashlib.sha256()
+    for name in names:
+        for path in (Path(text_dir) / f"{name}.txt", Path(gold_dir) / f"{name}.jsonl"):
+            data = path.read_bytes()
+            digest.update(f"{path.name}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()
+
+
 def score_article(report: EvalReport, name: str, matches: list[BlockMatch], skipped: int = 0) -> None:
     """Add one article's matched blocks (and its count of unscored credit-only blocks) to the report."""
     site = report.per_site.setdefault(site_of(name), SiteReport())
@@ -314,6 +328,7 @@ def evaluate(
         gold = read_gold(gold_dir / f"{name}.jsonl")
         matches = match_blocks(article.text, gold, article.blocks)
         score_article(report, name, matches, skipped=len(gold) - len(matches))
+    report.corpus_sha256 = corpus_digest(gold_dir, text_dir, chosen)
     return report
 
 
@@ -360,6 +375,7 @@ __all__ = [
     "BlockMatch",
     "EvalReport",
     "SiteReport",
+    "corpus_digest",
     "evaluate",
     "format_report",
     "is_dont_care",

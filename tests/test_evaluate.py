@@ -14,6 +14,7 @@ from captionset import evaluate, parse_article
 from captionset.evaluate import (
     PRF,
     EvalReport,
+    corpus_digest,
     format_report,
     gold_spans,
     is_dont_care,
@@ -243,6 +244,16 @@ def test_only_and_names_pick_articles(tmp_path):
     assert evaluate(gold_dir, text_dir, only="b.ex").names == ["b.example__2"]
     assert evaluate(gold_dir, text_dir, names=["b.example__2", "a.example__1"]).articles == 2
     assert sorted(evaluate(gold_dir, text_dir).per_site) == ["a.example", "b.example"]
+
+
+def test_corpus_digest_notices_a_changed_file(tmp_path):
+    labels = [b.label for b in parse_article(ARTICLE).blocks]
+    gold_dir, text_dir = write_pair(tmp_path, "a.example__1", ARTICLE, labels)
+    before = evaluate(gold_dir, text_dir).corpus_sha256
+    assert before == corpus_digest(gold_dir, text_dir, ["a.example__1"])
+    assert len(before) == 64
+    (text_dir / "a.example__1.txt").write_text(ARTICLE.replace("Three walkers", "Four walkers"))
+    assert evaluate(gold_dir, text_dir).corpus_sha256 != before
 
 
 def test_missing_text_file_is_an_error(tmp_path):
