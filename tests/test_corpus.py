@@ -1,0 +1,75 @@
+"""The default corpus shipped with the package: where it is found and what it holds."""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+import pytest
+
+from captionset import parse_article
+from captionset.corpus import INSTALLED_CORPUS, SOURCE_CORPUS, default_corpus_dir
+
+# Highlights lines of the corpus format start with two spaces and a bullet.
+BULLET_LINE = re.compile(r"^  • \S", re.MULTILINE)
+# The byline closing every article: "By NAME dd/mm/YYYY HH:MM:SS".
+BYLINE = re.compile(r"\nBy [^\n]+ \d{2}/\d{2}/(\d{4}) \d{2}:\d{2}:\d{2}\n?\Z")
+
+
+def shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(default_corpus_dir().glob("*.txt"))}
+
+
+def test_default_corpus_dir_is_the_installed_copy_or_the_checkout():
+    found = default_corpus_dir()
+    assert found in (INSTALLED_CORPUS, SOURCE_CORPUS)
+    assert found.is_dir()
+
+
+def test_six_to_eight_articles_in_the_corpus_format(texts):
+    assert 6 <= len(texts) <= 8
+    for name, text in texts.items():
+        assert "\r" not in text, name
+        assert len(BULLET_LINE.findall(text)) >= 3, name
+        assert BYLINE.search(text), name
+
+
+def test_dates_span_several_years(texts):
+    years = {int(BYLINE.search(text).group(1)) for text in texts.values()}
+    assert len(years) >= 4
+
+
+def test_one_pair_of_near_duplicates_and_no_other(texts):
+    grams = {name: shingles(text) for name, text in texts.items()}
+    similar = [(a, b) for a, b in combinations(grams, 2) if jaccard(grams[a], grams[b]) > 0.6]
+    assert len(similar) == 1
+    a, b = similar[0]
+    assert texts[a] != texts[b]
+
+
+def test_every_article_parses_with_title_byline_date_and_captions(texts):
+    for name, text in texts.items():
+        article = parse_article(text, source=name)
+        assert article.title == text.splitlines()[0], name
+        assert article.byline and article.published, name
+        assert len(article.highlights) >= 3, name
+        assert article.captions, name
+        assert article.body, name
+
+
+@pytest.mark.shared
+def test_no_text_is_copied_from_the_shared_corpus(texts, shared_dir):
+    ours = set().union(*(shingles(t, 8) for t in texts.values()))
+    for path in sorted((shared_dir / "corpus").rglob("*.txt")):
+        theirs = shingles(path.read_text(encoding="utf-8", errors="replace"), 8)
+        assert not ours & theirs, path.name
