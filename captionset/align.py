@@ -28,14 +28,16 @@ class AlignOptions:
     neighbours: int = 1
     window_tokens: int = 512
     top_k: int = 3
-    #: A paragraph is related only when its score reaches this (scores are in [0, 1]).
-    min_score: float = 0.08
-    #: Share of the content score given to the overlap of names and numbers (the rest is BM25).
-    entity_weight: float = 0.3
-    #: Floor of the proximity prior: a paragraph far away keeps this share of its content score.
-    prior_floor: float = 0.6
-    #: Body paragraphs over which the proximity prior halves.
-    prior_scale: float = 3.0
+    #: Least share of the caption's (IDF-weighted) words a paragraph must share to be related at all.
+    min_match: float = 0.05
+    #: Least score (in [0, 1]) of a related paragraph.
+    min_score: float = 0.05
+    #: Extra weight of names and numbers the paragraph shares, on top of their BM25 part (so they count double).
+    entity_bonus: float = 1.0
+    #: Strength of the proximity prior: evidence (in IDF units) lost per log of paragraph distance.
+    prior_strength: float = 1.0
+    #: Evidence (in IDF units) that scores 0.5: a paragraph sharing one or two rare words.
+    score_half: float = 4.0
 
 
 DEFAULT_ALIGN_OPTIONS = AlignOptions()
@@ -77,8 +79,7 @@ DEMONYM_SUFFIXES = frozenset({"n", "ns"})
 #: Plurals that suffixes do not reach ("children" is found from "child" + "ren").
 IRREGULAR = {"men": "man", "women": "woman", "children": "child"}
 #: Words that carry no topic: function words, reporting verbs, picture-desk words.
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being
+STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had has
     have having he her here hers herself him himself his how i if in into is it its itself just me more
     most my myself no nor not now of off on once only or other our ours out over own same she should so
@@ -87,8 +88,8 @@ STOPWORDS = frozenset(
     yours may might must shall one two three among amid near says said say told tells while whilst onto upon via per
     pictured picture pictures photo photos photograph image images credit getty ap afp reuters pa epa
     rex shutterstock alamy file left right centre center seen shows shown here today yesterday
-    """.split()
-)
+    """
+STOPWORDS = frozenset(STOPWORD_TEXT.split())
 
 
 @dataclass(slots=True)
@@ -242,7 +243,7 @@ def related_paragraphs(
         return []
     lexical = [0.0] * count
     named = [0.0] * count
-    total_idf = total_entity = 0.0
+    total_idf = 0.0
     k1, b, avg = BM25_K1, BM25_B, body.avg_length
     for term, term_weight in terms.items():
         hits: dict[int, int] = {}
@@ -252,25 +253,24 @@ def related_paragraphs(
         idf = term_weight * math.log(1.0 + (count - len(hits) + 0.5) / (len(hits) + 0.5))
         total_idf += idf
         is_entity = term in entities
-        if is_entity:
-            total_entity += idf
         for ordinal, tf in hits.items():
             lexical[ordinal] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * body.lengths[ordinal] / avg))
             if is_entity:
                 named[ordinal] += idf
     if total_idf <= 0:
         return []
-    weight = options.entity_weight if total_entity > 0 else 0.0
     scored: list[tuple[float, int, int]] = []
     for ordinal in range(count):
-        if not lexical[ordinal]:
+        evidence = lexical[ordinal]
+        if evidence < options.min_match * total_idf:
             continue
-        content = (1 - weight) * min(1.0, lexical[ordinal] / total_idf)
-        if weight:
-            content += weight * named[ordinal] / total_entity
+        evidence += options.entity_bonus * named[ordinal]
         distance = gap - 1 - ordinal if ordinal < gap else ordinal - gap
-        prior = options.prior_floor + (1 - options.prior_floor) / (1 + distance / options.prior_scale)
-        score = content * prior
+        # Log-linear: a log prior on distance added to the (log-likelihood-like) BM25 evidence.
+        evidence -= options.prior_strength * math.log1p(distance)
+        if evidence <= 0:
+            continue
+        score = evidence / (evidence + options.score_half)
         if score >= options.min_score:
             scored.append((-score, distance, ordinal))
     scored.sort()
