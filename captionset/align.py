@@ -16,6 +16,7 @@ import math
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .ids import stable_hash
 from .model import Article, Block, Caption, Related
@@ -101,8 +102,10 @@ class _Body:
     hay: str
     starts: list[int]
     lengths: list[int]
-    avg_length: float
-    hits: dict[str, dict[int, int]]
+    #: BM25 length normalisation of every paragraph: k1 * (1 - b + b * length / average length).
+    norms: list[float]
+    #: term -> (IDF, [(paragraph ordinal, BM25 term-frequency part)]), filled as captions ask.
+    terms: dict[str, tuple[float, list[tuple[int, float]]]]
 
     @classmethod
     def of(cls, blocks: list[Block]) -> _Body:
@@ -114,16 +117,13 @@ class _Body:
             starts.append(pos)
             pos += len(text) + 1
         lengths = [len(text.split()) for text in texts]
-        avg = sum(lengths) / len(lengths) if lengths else 1.0
-        return cls([b.index for b in body], texts, "\n".join(texts).lower(), starts, lengths, avg or 1.0, {})
+        avg = (sum(lengths) / len(lengths) if lengths else 1.0) or 1.0
+        norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in lengths]
+        return cls([b.index for b in body], texts, "\n".join(texts).lower(), starts, lengths, norms, {})
 
-    def term_hits(self, term: str) -> dict[int, int]:
-        """Hits of a term per body paragraph (ordinal -> count): a whole word, maybe inflected."""
-        found = self.hits.get(term)
-        if found is not None:
-            return found
-        found = {}
-        hay, size = self.hay, len(term)
+    def _hits(self, term: str, found: dict[int, int]) -> None:
+        """Count whole-word (maybe inflected) occurrences of a term per paragraph ordinal into found."""
+        hay, size, starts = self.hay, len(term), self.starts
         numeric = term[0].isdigit()
         i = hay.find(term)
         while i != -1:
@@ -134,13 +134,26 @@ class _Body:
                     or (tail in SUFFIXES and (not numeric or tail == "s"))
                     or (tail in DEMONYM_SUFFIXES and term[-1] == "a")
                 ):
-                    ordinal = bisect_right(self.starts, i) - 1
+                    ordinal = bisect_right(starts, i) - 1
                     found[ordinal] = found.get(ordinal, 0) + 1
             i = hay.find(term, i + size)
-        self.hits[term] = found
-        return found
+
+    def term(self, term: str) -> tuple[float, list[tuple[int, float]]]:
+        """IDF of a term within the article and its BM25 term-frequency part in each paragraph with it."""
+        cached = self.terms.get(term)
+        if cached is not None:
+            return cached
+        found: dict[int, int] = {}
+        for form in _number_forms(term):
+            self._hits(form, found)
+        count, norms = len(self.indices), self.norms
+        idf = math.log(1.0 + (count - len(found) + 0.5) / (len(found) + 0.5))
+        parts = [(o, tf * (BM25_K1 + 1) / (tf + norms[o])) for o, tf in sorted(found.items())]
+        self.terms[term] = cached = (idf, parts)
+        return cached
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light stem (plural, -ed, -ing, final e) so that a caption's "bombs" finds the body's "bombing"."""
     if len(word) <= 3 or word[0].isdigit():
@@ -241,30 +254,26 @@ def related_paragraphs(
     terms, entities = query_terms(text, label)
     if not terms:
         return []
-    lexical = [0.0] * count
-    named = [0.0] * count
+    lexical: dict[int, float] = {}
+    named: dict[int, float] = {}
     total_idf = 0.0
-    k1, b, avg = BM25_K1, BM25_B, body.avg_length
     for term, term_weight in terms.items():
-        hits: dict[int, int] = {}
-        for form in _number_forms(term):
-            for ordinal, tf in body.term_hits(form).items():
-                hits[ordinal] = hits.get(ordinal, 0) + tf
-        idf = term_weight * math.log(1.0 + (count - len(hits) + 0.5) / (len(hits) + 0.5))
+        idf, parts = body.term(term)
+        idf *= term_weight
         total_idf += idf
-        is_entity = term in entities
-        for ordinal, tf in hits.items():
-            lexical[ordinal] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * body.lengths[ordinal] / avg))
-            if is_entity:
-                named[ordinal] += idf
+        for ordinal, part in parts:
+            lexical[ordinal] = lexical.get(ordinal, 0.0) + idf * part
+        if term in entities:
+            for ordinal, _ in parts:
+                named[ordinal] = named.get(ordinal, 0.0) + idf
     if total_idf <= 0:
         return []
+    least = options.min_match * total_idf
     scored: list[tuple[float, int, int]] = []
-    for ordinal in range(count):
-        evidence = lexical[ordinal]
-        if evidence < options.min_match * total_idf:
+    for ordinal, evidence in lexical.items():
+        if evidence < least:
             continue
-        evidence += options.entity_bonus * named[ordinal]
+        evidence += options.entity_bonus * named.get(ordinal, 0.0)
         distance = gap - 1 - ordinal if ordinal < gap else ordinal - gap
         # Log-linear: a log prior on distance added to the (log-likelihood-like) BM25 evidence.
         evidence -= options.prior_strength * math.log1p(distance)
@@ -288,27 +297,26 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
         words = title.split()
         pieces[-1] = " ".join(words[:left]) if len(words) > left else title
         left -= min(len(words), left)
-    order: list[int] = [0] if body.indices else []
+    count = len(body.indices)
     before, after = gap - 1, gap
-    while before >= 0 or after < len(body.indices):
-        if before >= 0:
-            order.append(before)
-            before -= 1
-        if after < len(body.indices):
-            order.append(after)
-            after += 1
-    for ordinal in order:
-        if left <= 0:
+    ordinal = 0  # the lead paragraph comes first, then alternately before and after the caption
+    turn_before = True
+    while left > 0 and count:
+        if ordinal not in pieces:
+            size = body.lengths[ordinal]
+            text = body.texts[ordinal]
+            if size > left:
+                text = " ".join(text.split()[:left])
+                size = left
+            pieces[ordinal] = text
+            left -= size
+        if before < 0 and after >= count:
             break
-        if ordinal in pieces:
-            continue
-        size = body.lengths[ordinal]
-        text = body.texts[ordinal]
-        if size > left:
-            text = " ".join(text.split()[:left])
-            size = left
-        pieces[ordinal] = text
-        left -= size
+        if (turn_before and before >= 0) or after >= count:
+            ordinal, before = before, before - 1
+        else:
+            ordinal, after = after, after + 1
+        turn_before = not turn_before
     return "\n\n".join(pieces[k] for k in sorted(pieces))
 
 
@@ -328,6 +336,7 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     in_gallery = False
     section_index: int | None = None
     section: str | None = None
+    windows: dict[int, str] = {}  # captions in one gap between paragraphs share their window
     gap = 0  # ordinal of the next body paragraph
     for position, block in enumerate(blocks):
         if block.label == "body":
@@ -360,7 +369,8 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
                 section=section,
                 context_before=body.indices[max(gap - k, 0) : gap] if k > 0 else [],
                 context_after=body.indices[gap : gap + k] if k > 0 else [],
-                context_window=context_window(title, body, gap, options.window_tokens),
+                context_window=windows.get(gap)
+                or windows.setdefault(gap, context_window(title, body, gap, options.window_tokens)),
                 related=related_paragraphs(body, block, gap, options),
                 score=block.score,
                 cues=block.cues,
