@@ -1,0 +1,714 @@
+"""Building a dataset: shards are parsed in parallel into parts, then split, written and renamed into place.
+
+``DIR.partial/`` beside the output holds the work: ``parts/`` (each shard's Parquet parts, rejects and, written
+last, its done-marker) and ``out/`` (the dataset being assembled). Only when everything is written is
+``out/`` renamed to ``DIR``, so a crash never leaves a half-written dataset, and ``--resume`` can skip the
+shards whose done-marker matches the build's options.
+
+The row order of every file is the input order (shards in index order, records in order within a shard),
+and row groups are cut at fixed row counts, so the bytes never depend on worker count, engine or the order
+in which shards finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from . import __version__
+from .align import DEFAULT_ALIGN_OPTIONS, AlignOptions, align
+from .ids import stable_hash
+from .model import RawRecord, Reject
+from .parse import DEFAULT_PARSE_OPTIONS, ParseOptions, parse_article
+from .schema import (
+    ARTICLES,
+    BLOCKS,
+    CAPTIONS,
+    KEYS,
+    TABLES,
+    article_row,
+    block_table_rows,
+    caption_row,
+    to_utc,
+)
+from .sources import DEFAULT_SOURCE_OPTIONS, ShardSpec, SourceOptions, plan_shards, read_slice
+from .splits import SPLIT_NAMES, SplitRule, assign_splits, body_hash, group_articles, minhash, text_key
+from .text import DecodeError
+from .write import ShardedWriter, SplitFiles, atomic_write_text, file_metadata, write_jsonl, write_table
+
+log = logging.getLogger("captionset")
+
+#: Articles per shard: small enough to balance two workers on a small corpus, big enough that per-shard
+#: overhead (process start, file writes) stays small. Output bytes do not depend on it.
+ARTICLES_PER_SHARD = 500
+PARTIAL_SUFFIX = ".partial"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Per shard work (runs in workers)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardTask:
+    """Everything a worker needs for one shard: picklable, and the same on every engine."""
+
+    spec: ShardSpec
+    parts_dir: str
+    fingerprint: str
+    source_options: SourceOptions = DEFAULT_SOURCE_OPTIONS
+    parse_options: ParseOptions = DEFAULT_PARSE_OPTIONS
+    align_options: AlignOptions = DEFAULT_ALIGN_OPTIONS
+
+
+@dataclass(slots=True)
+class ShardResult:
+    """What a shard did: counts, the digest of what it read, and how long it took."""
+
+    index: int
+    fingerprint: str
+    inputs: int = 0
+    articles: int = 0
+    captions: int = 0
+    blocks: int = 0
+    rejects: dict[str, int] = field(default_factory=dict)
+    digest: str = ""
+    seconds: float = 0.0
+    resumed: bool = False
+
+
+def part_path(parts_dir: str | os.PathLike[str], index: int, kind: str) -> Path:
+    """Where shard ``index`` writes its ``kind`` part (captions, articles, blocks, keys, rejects, done)."""
+    suffix = {"rejects": "jsonl", "done": "json"}.get(kind, "parquet")
+    return Path(parts_dir) / f"shard-{index:05d}.{kind}.{suffix}"
+
+
+def read_done(parts_dir: str | os.PathLike[str], index: int, fingerprint: str) -> ShardResult | None:
+    """The result recorded by a finished shard, if its done-marker matches the fingerprint."""
+    path = part_path(parts_dir, index, "done")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("fingerprint") != fingerprint:
+        return None
+    kinds = ("captions", "articles", "blocks", "keys", "rejects")
+    if not all(part_path(parts_dir, index, kind).is_file() for kind in kinds):
+        return None
+    data.pop("resumed", None)
+    return ShardResult(**data, resumed=True)
+
+
+def _reject_row(reject: Reject) -> dict[str, Any]:
+    return {
+        "source": reject.source,
+        "reason": reject.reason,
+        "detail": reject.detail,
+        "article_id": reject.article_id,
+    }
+
+
+def _records(task: ShardTask) -> Iterator[RawRecord | Reject]:
+    for piece in task.spec.slices:
+        try:
+            yield from read_slice(piece, task.source_options)
+        except Exception as error:  # a reader bug must not lose the rest of the shard
+            yield Reject(source=piece.path, reason="read_error", detail=f"{type(error).__name__}: {error}")
+
+
+def process_shard(task: ShardTask) -> ShardResult:
+    """Read, parse and align one shard; write its parts and, last, its done-marker. Never raises on input."""
+    started = time.perf_counter()
+    result = ShardResult(index=task.spec.index, fingerprint=task.fingerprint)
+    captions_rows: list[dict[str, Any]] = []
+    article_rows: list[dict[str, Any]] = []
+    block_rows: list[dict[str, Any]] = []
+    key_rows: list[dict[str, Any]] = []
+    rejects: list[Reject] = []
+    seen: set[str] = set()
+    digest = 0  # sum of per-input hashes mod 2^128: the same whatever the sharding
+    for record in _records(task):
+        result.inputs += 1
+        if isinstance(record, Reject):
+            rejects.append(record)
+            digest += int(stable_hash("reject", record.source, record.reason, size=16), 16)
+            continue
+        data = record.data
+        raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+        content = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        digest += int(stable_hash(record.source, record.article_id, content, size=16), 16)
+        if record.article_id in seen:
+            rejects.append(
+                Reject(
+                    record.source, "duplicate_id", "same article id earlier in the input", record.article_id
+                )
+            )
+            continue
+        try:
+            article = parse_article(record, options=task.parse_options)
+            if not article.blocks or not article.text.strip():
+                rejects.append(Reject(record.source, "empty", "no text", record.article_id))
+                continue
+            captions = align(article, task.align_options)
+        except DecodeError as error:
+            rejects.append(Reject(record.source, error.reason, error.detail, record.article_id))
+            continue
+        except Exception as error:  # one bad article never stops a build
+            rejects.append(
+                Reject(record.source, "parse_error", f"{type(error).__name__}: {error}", record.article_id)
+            )
+            continue
+        seen.add(article.article_id)
+        published = to_utc(article.published)
+        row = article_row(article, captions, published)
+        article_rows.append(row)
+        captions_rows.extend(caption_row(article, c, published) for c in captions)
+        block_rows.extend(block_table_rows(article))
+        key_rows.append(
+            {
+                "article_id": article.article_id,
+                "published": published,
+                "body_hash": body_hash(row["body"]),
+                "minhash": minhash(row["body"]),
+                "num_captions": len(captions),
+                "num_blocks": len(article.blocks),
+                "source": article.source,
+                "caption_keys": [text_key(c.caption) for c in captions],
+            }
+        )
+    parts = task.parts_dir
+    meta = file_metadata("part", {"shard": str(task.spec.index)})
+    for kind, schema, rows in (
+        ("captions", CAPTIONS, captions_rows),
+        ("articles", ARTICLES, article_rows),
+        ("blocks", BLOCKS, block_rows),
+        ("keys", KEYS, key_rows),
+    ):
+        path = part_path(parts, task.spec.index, kind)
+        tmp = path.with_name(path.name + ".tmp")
+        write_table(tmp, pa.Table.from_pylist(rows, schema=schema), kind, meta)
+        os.replace(tmp, path)
+    write_jsonl(part_path(parts, task.spec.index, "rejects"), (_reject_row(r) for r in rejects))
+    result.articles = len(article_rows)
+    result.captions = len(captions_rows)
+    result.blocks = len(block_rows)
+    result.rejects = dict(sorted(Counter(r.reason for r in rejects).items()))
+    result.digest = f"{digest % 2**128:032x}"
+    result.seconds = round(time.perf_counter() - started, 4)
+    done = asdict(result)
+    done.pop("resumed")
+    atomic_write_text(part_path(parts, task.spec.index, "done"), json.dumps(done, sort_keys=True, indent=1))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Options, fingerprints, results
+
+
+@dataclass(slots=True)
+class BuildResult:
+    """What a build (or a re-split) produced: the folder, the counts, and the manifest it wrote."""
+
+    output_dir: Path
+    inputs: int
+    articles: int
+    captions: int
+    blocks: int
+    rejects: dict[str, int]
+    splits: dict[str, dict[str, int]]
+    manifest: dict[str, Any]
+    seconds: float
+
+    @property
+    def num_rejects(self) -> int:
+        return sum(self.rejects.values())
+
+    def summary(self) -> str:
+        """One short paragraph for people (the CLI prints it)."""
+        per_split = ", ".join(f"{s} {self.splits['articles'][s]}" for s in SPLIT_NAMES)
+        text = (
+            f"{self.output_dir}: {self.articles} articles ({per_split}), {self.captions} captions, "
+            f"{self.blocks} blocks from {self.inputs} inputs in {self.seconds:.1f}s; "
+            f"{self.num_rejects} rejected"
+        )
+        if self.rejects:
+            text += " (" + ", ".join(f"{k} {v}" for k, v in self.rejects.items()) + ")"
+        return text
+
+
+def _options_dict(
+    source_options: SourceOptions, parse_options: ParseOptions, align_options: AlignOptions
+) -> dict[str, Any]:
+    return {
+        "source": asdict(source_options),
+        "parse": asdict(parse_options),
+        "align": asdict(align_options),
+    }
+
+
+def _slice_stat(path: str) -> list[Any]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return [path, None, None]
+    return [path, st.st_size, st.st_mtime_ns]
+
+
+def shard_fingerprint(build_fingerprint: str, spec: ShardSpec) -> str:
+    """The build's fingerprint plus the shard's inputs (paths, ranges, sizes, mtimes): resume checks it."""
+    pieces = [[*_slice_stat(s.path), s.format, s.root, s.start, s.stop] for s in spec.slices]
+    return stable_hash(build_fingerprint, str(spec.index), json.dumps(pieces), size=16)
+
+
+def partial_dir(output_dir: str | os.PathLike[str]) -> Path:
+    """The work folder of a build into ``output_dir``: ``DIR.partial`` beside it (found again by resume)."""
+    output_dir = Path(output_dir)
+    return output_dir.with_name(output_dir.name + PARTIAL_SUFFIX)
+
+
+def _is_dataset_dir(path: Path) -> bool:
+    return (path / "manifest.json").is_file() or not any(path.iterdir())
+
+
+def _check_output(output_dir: Path, overwrite: bool) -> None:
+    if output_dir.exists():
+        if not overwrite:
+            raise FileExistsError(f"{output_dir} exists (use overwrite=True / --overwrite to replace it)")
+        if not output_dir.is_dir() or not _is_dataset_dir(output_dir):
+            raise FileExistsError(
+                f"{output_dir} is not a captionset dataset (no manifest.json): refusing to overwrite it"
+            )
+
+
+def _recover(output_dir: Path) -> None:
+    """A crash between the two renames of the swap leaves the old dataset in DIR.partial/previous."""
+    previous = partial_dir(output_dir) / "previous"
+    if not output_dir.exists() and previous.is_dir():
+        os.rename(previous, output_dir)
+
+
+def _swap_into_place(out: Path, output_dir: Path) -> None:
+    work = out.parent
+    previous = work / "previous"
+    if previous.exists():
+        shutil.rmtree(previous)
+    if output_dir.exists():
+        os.rename(output_dir, previous)
+    os.rename(out, output_dir)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Splitting and writing the dataset (shared by build and re-split)
+
+
+@dataclass(slots=True)
+class _Part:
+    """One input of the final write: a file per table, and the article ids to leave out of it."""
+
+    files: dict[str, Path]
+    drop: frozenset[str] = frozenset()
+
+
+def _progress(total: int, quiet: bool, unit: str, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total, unit=unit, desc=desc, disable=True if quiet else None, file=sys.stderr, leave=False
+    )
+
+
+def _split_column(article_ids: pa.ChunkedArray, lookup_keys: pa.Array, lookup_splits: pa.Array) -> pa.Array:
+    positions = pc.index_in(article_ids, value_set=lookup_keys)
+    return pc.take(lookup_splits, positions)
+
+
+def _write_tables(
+    out: Path,
+    parts: Sequence[_Part],
+    splits: dict[str, str],
+    groups: dict[str, str],
+    rule: SplitRule,
+    quiet: bool,
+) -> tuple[dict[str, dict[str, SplitFiles]], dict[str, Any]]:
+    """Stream every part into the final shards of every config and split; returns files and caption stats."""
+    ids = sorted(splits)
+    lookup_ids = pa.array(ids, pa.string())
+    lookup_splits = pa.array([splits[a] for a in ids], pa.string())
+    lookup_groups = pa.array([groups[a] for a in ids], pa.string())
+    totals: dict[str, Counter] = {config: Counter() for config in TABLES}
+    # Row counts per split come from a metadata-only pass, so that file names can say "-of-n".
+    for part in parts:
+        for config in TABLES:
+            table = pq.read_table(part.files[config], columns=["article_id"])
+            column = table["article_id"]
+            if part.drop:
+                column = column.filter(pc.invert(pc.is_in(column, value_set=pa.array(sorted(part.drop)))))
+            for split, count in Counter(_split_column(column, lookup_ids, lookup_splits).to_pylist()).items():
+                totals[config][split] += count
+    metadata = file_metadata("", {"split_rule": rule.as_dict()})
+    written: dict[str, dict[str, SplitFiles]] = {}
+    lengths: dict[str, list[np.ndarray]] = {s: [] for s in SPLIT_NAMES}
+    words: dict[str, list[np.ndarray]] = {s: [] for s in SPLIT_NAMES}
+    media: dict[str, Counter] = {s: Counter() for s in SPLIT_NAMES}
+    bar = _progress(len(parts) * len(TABLES), quiet, "part", "writing")
+    for config, schema in TABLES.items():
+        writers = {
+            split: ShardedWriter(
+                out / config,
+                schema,
+                config,
+                split,
+                totals[config][split],
+                {**metadata, "captionset.config": config, "captionset.split": split},
+            )
+            for split in SPLIT_NAMES
+        }
+        for part in parts:
+            table = pq.read_table(part.files[config], schema=schema)
+            if part.drop:
+                keep = pc.invert(pc.is_in(table["article_id"], value_set=pa.array(sorted(part.drop))))
+                table = table.filter(keep)
+            split_values = _split_column(table["article_id"], lookup_ids, lookup_splits)
+            table = table.set_column(schema.get_field_index("split"), schema.field("split"), split_values)
+            if config == "articles":
+                group_values = _split_column(table["article_id"], lookup_ids, lookup_groups)
+                table = table.set_column(
+                    schema.get_field_index("group_id"), schema.field("group_id"), group_values
+                )
+            for split in SPLIT_NAMES:
+                rows = table.filter(pc.equal(table["split"], split))
+                if not rows.num_rows:
+                    continue
+                writers[split].write(rows)
+                if config == "captions":
+                    text = rows["caption"].fill_null("")
+                    lengths[split].append(pc.utf8_length(text).to_numpy(zero_copy_only=False))
+                    words[split].append(
+                        pc.list_value_length(pc.utf8_split_whitespace(text)).to_numpy(zero_copy_only=False)
+                    )
+                    media[split].update(rows["media_type"].fill_null("unknown").to_pylist())
+            bar.update(1)
+        written[config] = {split: writer.close() for split, writer in writers.items()}
+    bar.close()
+    stats = {
+        "lengths": {s: np.concatenate(v) if v else np.zeros(0, np.int64) for s, v in lengths.items()},
+        "words": {s: np.concatenate(v) if v else np.zeros(0, np.int64) for s, v in words.items()},
+        "media": {s: dict(sorted(c.items())) for s, c in media.items()},
+    }
+    return written, stats
+
+
+def _describe(values: np.ndarray) -> dict[str, float]:
+    if values.size == 0:
+        return {"count": 0, "mean": 0.0, "min": 0, "p10": 0, "median": 0, "p90": 0, "max": 0}
+    q = np.percentile(values, [10, 50, 90], method="lower")
+    return {
+        "count": int(values.size),
+        "mean": round(float(values.mean()), 2),
+        "min": int(values.min()),
+        "p10": int(q[0]),
+        "median": int(q[1]),
+        "p90": int(q[2]),
+        "max": int(values.max()),
+    }
+
+
+def _statistics(
+    keys: pa.Table, splits: dict[str, str], groups: dict[str, str], stream: dict[str, Any]
+) -> dict[str, Any]:
+    """Captions per article, photo/video, caption lengths, groups, and the leakage check."""
+    ids = keys["article_id"].to_pylist()
+    per_article = np.asarray(keys["num_captions"].to_numpy(zero_copy_only=False), dtype=np.int64)
+    split_of_row = np.array([splits[a] for a in ids], dtype=object) if ids else np.zeros(0, object)
+    out: dict[str, Any] = {"captions_per_article": {}, "caption_chars": {}, "caption_words": {}}
+    for split in (*SPLIT_NAMES, "all"):
+        mask = np.ones(len(ids), bool) if split == "all" else split_of_row == split
+        counts = per_article[mask]
+        summary = _describe(counts)
+        summary["articles_without_captions"] = int((counts == 0).sum())
+        out["captions_per_article"][split] = summary
+        if split == "all":
+            lengths = np.concatenate([stream["lengths"][s] for s in SPLIT_NAMES])
+            words = np.concatenate([stream["words"][s] for s in SPLIT_NAMES])
+        else:
+            lengths, words = stream["lengths"][split], stream["words"][split]
+        out["caption_chars"][split] = _describe(lengths)
+        out["caption_words"][split] = _describe(words)
+    media_all: Counter = Counter()
+    for split in SPLIT_NAMES:
+        media_all.update(stream["media"][split])
+    out["media_type"] = {
+        **{s: stream["media"][s] for s in SPLIT_NAMES},
+        "all": dict(sorted(media_all.items())),
+    }
+    sizes = Counter(groups.values())
+    out["groups"] = {
+        "groups": len(sizes),
+        "articles_in_multi_article_groups": sum(n for n in sizes.values() if n > 1),
+        "largest_group": max(sizes.values(), default=0),
+    }
+    out["leakage"] = _leakage(keys, splits, groups)
+    return out
+
+
+def _leakage(keys: pa.Table, splits: dict[str, str], groups: dict[str, str]) -> dict[str, Any]:
+    """Articles or groups in more than one split (must be 0) and captions whose normalised text recurs."""
+    group_splits: dict[str, set[str]] = {}
+    article_splits: dict[str, set[str]] = {}
+    for article, split in splits.items():
+        group_splits.setdefault(groups[article], set()).add(split)
+        article_splits.setdefault(article, set()).add(split)
+    ids = keys["article_id"].to_pylist()
+    caption_keys = keys["caption_keys"].to_pylist()
+    by_split: dict[str, list[int]] = {s: [] for s in SPLIT_NAMES}
+    for article, ks in zip(ids, caption_keys, strict=True):
+        by_split[splits[article]].extend(ks or ())
+    arrays = {s: np.unique(np.asarray(v, dtype=np.uint64)) for s, v in by_split.items()}
+    seen_in = Counter()
+    for array in arrays.values():
+        seen_in.update(array.tolist())
+    shared = np.asarray([k for k, n in seen_in.items() if n > 1], dtype=np.uint64)
+    rows = sum(int(np.isin(np.asarray(v, dtype=np.uint64), shared).sum()) for v in by_split.values())
+    pairs = {}
+    for i, a in enumerate(SPLIT_NAMES):
+        for b in SPLIT_NAMES[i + 1 :]:
+            pairs[f"{a}/{b}"] = int(np.intersect1d(arrays[a], arrays[b]).size)
+    return {
+        "articles_in_several_splits": sum(1 for s in article_splits.values() if len(s) > 1),
+        "groups_in_several_splits": sum(1 for s in group_splits.values() if len(s) > 1),
+        "caption_texts_in_several_splits": int(shared.size),
+        "caption_rows_with_shared_text": rows,
+        "shared_caption_texts_by_pair": pairs,
+    }
+
+
+def _finish(
+    out: Path,
+    output_dir: Path,
+    parts: Sequence[_Part],
+    keys: pa.Table,
+    groups: dict[str, str],
+    rule: SplitRule,
+    rejects: list[dict[str, Any]],
+    manifest: dict[str, Any],
+    quiet: bool,
+    started: float,
+) -> BuildResult:
+    """Split, write every table, the rejects, the card and the manifest into ``out``, then swap it in."""
+    from .card import render_card
+
+    published = {
+        a: (p.replace(tzinfo=None) if isinstance(p, datetime) else None)
+        for a, p in zip(keys["article_id"].to_pylist(), keys["published"].to_pylist(), strict=True)
+    }
+    splits = assign_splits(groups, rule, published)
+    written_started = time.perf_counter()
+    files, stream = _write_tables(out, parts, splits, groups, rule, quiet)
+    statistics = _statistics(keys, splits, groups, stream)
+    rejects = sorted(rejects, key=lambda r: (r["source"], r["reason"], r["detail"], r["article_id"] or ""))
+    write_jsonl(out / "rejects.jsonl", rejects)
+    reject_counts = dict(sorted(Counter(r["reason"] for r in rejects).items()))
+    articles = sum(f.num_examples for f in files["articles"].values())
+    counts = {
+        "inputs": manifest["counts"]["inputs"],
+        "articles": articles,
+        "rejects": len(rejects),
+        "rejects_by_reason": reject_counts,
+        "captions": sum(f.num_examples for f in files["captions"].values()),
+        "blocks": sum(f.num_examples for f in files["blocks"].values()),
+        "splits": {config: {s: f.num_examples for s, f in per.items()} for config, per in files.items()},
+    }
+    if counts["inputs"] != articles + len(rejects):
+        raise RuntimeError(
+            f"accounting failed: {counts['inputs']} inputs != {articles} articles + {len(rejects)} rejects"
+        )
+    manifest["counts"] = counts
+    manifest["split_rule"] = rule.as_dict()
+    manifest["statistics"] = statistics
+    manifest["files"] = {
+        config: {
+            s: {
+                "files": f.files,
+                "num_examples": f.num_examples,
+                "num_bytes": f.num_bytes,
+                "download_bytes": f.file_bytes,
+                "sha256": f.sha256,
+            }
+            for s, f in per.items()
+        }
+        for config, per in files.items()
+    }
+    atomic_write_text(out / "README.md", render_card(manifest))
+    manifest["timings"]["write_seconds"] = round(time.perf_counter() - written_started, 3)
+    manifest["timings"]["total_seconds"] = round(time.perf_counter() - started, 3)
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    _swap_into_place(out, output_dir)
+    return BuildResult(
+        output_dir=output_dir,
+        inputs=counts["inputs"],
+        articles=articles,
+        captions=counts["captions"],
+        blocks=counts["blocks"],
+        rejects=reject_counts,
+        splits=counts["splits"],
+        manifest=manifest,
+        seconds=manifest["timings"]["total_seconds"],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Public API
+
+
+def _default_inputs() -> list[Path]:
+    try:
+        from .corpus import default_corpus_dir
+    except ImportError:  # pragma: no cover - the corpus module ships with the package
+        return [Path(__file__).resolve().parent.parent / "data" / "corpus"]
+    return [default_corpus_dir()]
+
+
+def build(
+    inputs: Iterable[str | os.PathLike[str]] | None,
+    output_dir: str | os.PathLike[str],
+    *,
+    ratios: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: str = "captionset",
+    split_by: str = "article",
+    workers: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    quiet: bool = True,
+    source_options: SourceOptions = DEFAULT_SOURCE_OPTIONS,
+    parse_options: ParseOptions = DEFAULT_PARSE_OPTIONS,
+    align_options: AlignOptions = DEFAULT_ALIGN_OPTIONS,
+    articles_per_shard: int = ARTICLES_PER_SHARD,
+) -> BuildResult:
+    """Parse, align, split and write a dataset folder (Hugging Face layout) from the inputs.
+
+    ``inputs`` None or empty builds the default corpus shipped with the package. The folder appears only
+    when complete; an existing one is refused unless ``overwrite``. ``resume`` reuses the finished shards
+    of an interrupted build into the same folder with the same options.
+    """
+    started = time.perf_counter()
+    rule = SplitRule(ratios=tuple(float(r) for r in ratios), seed=seed, split_by=split_by)
+    output_dir = Path(output_dir).absolute()
+    _recover(output_dir)
+    _check_output(output_dir, overwrite)
+    inputs = [Path(p) for p in inputs] if inputs else _default_inputs()
+    for path in inputs:
+        if not path.exists():
+            raise FileNotFoundError(f"input {path} does not exist")
+    work = partial_dir(output_dir)
+    if work.exists() and not resume:
+        shutil.rmtree(work)
+    parts_dir = work / "parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    out = work / "out"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+
+    options = _options_dict(source_options, parse_options, align_options)
+    build_fingerprint = stable_hash(__version__, json.dumps(options, sort_keys=True), size=16)
+    specs = plan_shards(inputs, source_options, articles_per_shard)
+    tasks = [
+        ShardTask(
+            spec,
+            str(parts_dir),
+            shard_fingerprint(build_fingerprint, spec),
+            source_options,
+            parse_options,
+            align_options,
+        )
+        for spec in specs
+    ]
+    planned = time.perf_counter()
+    results: dict[int, ShardResult] = {}
+    todo = []
+    for task in tasks:
+        done = read_done(parts_dir, task.spec.index, task.fingerprint) if resume else None
+        if done is not None:
+            results[task.spec.index] = done
+        else:
+            todo.append(task)
+    if todo:
+        from .executors import run_tasks
+
+        bar = _progress(len(tasks), quiet, "shard", "parsing")
+        bar.update(len(results))
+        for result in run_tasks(process_shard, todo, workers=workers, engine=engine, scheduler=scheduler):
+            results[result.index] = result
+            bar.update(1)
+        bar.close()
+    parsed = time.perf_counter()
+    ordered = [results[t.spec.index] for t in tasks]
+
+    # Light pass: keys of every part, duplicates across shards, near-duplicate groups.
+    key_tables, parts, rejects = [], [], []
+    first_shard: dict[str, int] = {}
+    for task in tasks:
+        index = task.spec.index
+        keys = pq.read_table(part_path(parts_dir, index, "keys"), schema=KEYS)
+        drop = set()
+        for article, source in zip(keys["article_id"].to_pylist(), keys["source"].to_pylist(), strict=True):
+            if first_shard.setdefault(article, index) != index:
+                drop.add(article)
+                rejects.append(
+                    {
+                        "source": source,
+                        "reason": "duplicate_id",
+                        "detail": "same article id earlier in the input",
+                        "article_id": article,
+                    }
+                )
+        if drop:
+            keys = keys.filter(pc.invert(pc.is_in(keys["article_id"], value_set=pa.array(sorted(drop)))))
+        key_tables.append(keys)
+        parts.append(_Part({c: part_path(parts_dir, index, c) for c in TABLES}, frozenset(drop)))
+        with open(part_path(parts_dir, index, "rejects"), encoding="utf-8") as handle:
+            rejects.extend(json.loads(line) for line in handle if line.strip())
+    keys = pa.concat_tables(key_tables) if key_tables else KEYS.empty_table()
+    groups = group_articles(
+        keys["article_id"].to_pylist(), keys["body_hash"].to_pylist(), keys["minhash"].to_pylist()
+    )
+    grouped = time.perf_counter()
+    manifest: dict[str, Any] = {
+        "captionset_version": __version__,
+        "command": "build",
+        "inputs": [str(p) for p in inputs],
+        "input_fingerprint": f"{sum(int(r.digest, 16) for r in ordered) % 2**128:032x}",
+        "options_fingerprint": build_fingerprint,
+        "options": options,
+        "counts": {"inputs": sum(r.inputs for r in ordered)},
+        "shards": len(tasks),
+        "articles_per_shard": articles_per_shard,
+        "resumed_shards": sum(1 for r in ordered if r.resumed),
+        "timings": {
+            "plan_seconds": round(planned - started, 3),
+            "parse_seconds": round(parsed - planned, 3),
+            "parse_cpu_seconds": round(sum(r.seconds for r in ordered if not r.resumed), 3),
+            "group_seconds": round(grouped - parsed, 3),
+            "workers": workers,
+            "engine": engine,
+        },
+    }
+    return _finish(out, output_dir, parts, keys, groups, rule, rejects, manifest, quiet, started)

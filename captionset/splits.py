@@ -1,0 +1,248 @@
+"""Splitting: articles form groups (an article, or near-duplicate copies of one story), groups get splits.
+
+A group's split comes from a salted hash of its key, so assigning never depends on input order or on the
+other articles: adding articles never moves an existing one (unless a new near-duplicate joins its group).
+``split_by="date"`` instead cuts the groups at date quantiles (oldest in train, newest in test), as
+NYTimes800k does; those cut points move when articles are added, which the card says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test")
+DEFAULT_RATIOS: tuple[float, ...] = (0.8, 0.1, 0.1)
+DEFAULT_SEED = "captionset"
+SPLIT_BY = ("article", "date")
+
+# Words for shingling: runs of letters/digits (punctuation and case never make two copies differ).
+WORD = re.compile(r"\w+")
+#: Words per shingle, MinHash size and LSH banding (21 bands of 3 rows: a pair with Jaccard 0.5 becomes a
+#: candidate with p ~ 0.94, one with 0.8 with p > 0.9999), and the estimated Jaccard that makes a group.
+SHINGLE_WORDS = 5
+NUM_PERM = 63
+BAND_ROWS = 3
+NEAR_DUPLICATE_JACCARD = 0.5
+#: Bodies shorter than this (in words) never group with others: too little text to call two copies.
+MIN_WORDS = 20
+#: In an LSH bucket, each member is compared with at most this many earlier members (bounds the work).
+MAX_PAIRS_PER_MEMBER = 16
+
+_MERSENNE = np.uint64((1 << 61) - 1)
+_rng = np.random.default_rng(20240601)  # fixed constants: the permutations are part of the file format
+_PERM_A = _rng.integers(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
+_PERM_B = _rng.integers(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
+del _rng
+
+
+@dataclass(frozen=True, slots=True)
+class SplitRule:
+    """How articles are assigned to splits; recorded in the card, the manifest and every file."""
+
+    ratios: tuple[float, ...] = DEFAULT_RATIOS
+    seed: str = DEFAULT_SEED
+    split_by: str = "article"
+
+    def __post_init__(self) -> None:
+        if len(self.ratios) != len(SPLIT_NAMES):
+            raise ValueError(f"ratios needs {len(SPLIT_NAMES)} values (train, validation, test)")
+        if any(r < 0 for r in self.ratios) or abs(sum(self.ratios) - 1.0) > 1e-6:
+            raise ValueError(f"ratios must be >= 0 and sum to 1, got {self.ratios}")
+        if self.split_by not in SPLIT_BY:
+            raise ValueError(f"split_by must be one of {SPLIT_BY}, got {self.split_by!r}")
+
+    @property
+    def salt(self) -> str:
+        return f"captionset/v1/{self.seed}"
+
+    def as_dict(self) -> dict:
+        return {
+            "ratios": dict(zip(SPLIT_NAMES, self.ratios, strict=True)),
+            "seed": self.seed,
+            "split_by": self.split_by,
+            "hash": "blake2b-64(salt NUL group_id) / 2^64",
+            "salt": self.salt,
+            "near_duplicates": {
+                "shingle_words": SHINGLE_WORDS,
+                "num_perm": NUM_PERM,
+                "jaccard": NEAR_DUPLICATE_JACCARD,
+                "min_words": MIN_WORDS,
+            },
+        }
+
+
+def parse_ratios(text: str) -> tuple[float, ...]:
+    """``"0.8,0.1,0.1"`` -> (0.8, 0.1, 0.1); raises ValueError on anything else."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"ratios must be comma-separated numbers, got {text!r}") from None
+    SplitRule(ratios=values)  # validates
+    return values
+
+
+def unit_hash(key: str, salt: str) -> float:
+    """A number in [0, 1) from the salted key: the same on every machine, independent of everything else."""
+    digest = hashlib.blake2b(f"{salt}\x00{key}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def split_of(group_key: str, rule: SplitRule = SplitRule()) -> str:
+    """The split of a group by its salted hash (ecosystem.md §2)."""
+    u = unit_hash(group_key, rule.salt)
+    acc = 0.0
+    for name, ratio in zip(SPLIT_NAMES, rule.ratios, strict=True):
+        acc += ratio
+        if u < acc:
+            return name
+    return next(n for n, r in zip(reversed(SPLIT_NAMES), reversed(rule.ratios), strict=True) if r > 0)
+
+
+def assign_splits(
+    groups: dict[str, str],
+    rule: SplitRule,
+    published: dict[str, datetime | None] | None = None,
+) -> dict[str, str]:
+    """article_id -> split, given article_id -> group_id (and publication times for ``split_by="date"``)."""
+    if rule.split_by == "article":
+        by_group = {g: split_of(g, rule) for g in sorted(set(groups.values()))}
+        return {a: by_group[g] for a, g in groups.items()}
+    published = published or {}
+    # A group's date is its earliest; undated groups are hashed (they cannot be placed in time).
+    dates: dict[str, datetime] = {}
+    for article, group in groups.items():
+        when = published.get(article)
+        if when is not None and (group not in dates or when < dates[group]):
+            dates[group] = when
+    dated = sorted(dates, key=lambda g: (dates[g], g))
+    by_group: dict[str, str] = {}
+    total = len(dated)
+    cut, start = 0.0, 0
+    for name, ratio in zip(SPLIT_NAMES, rule.ratios, strict=True):
+        cut += ratio
+        stop = total if name == SPLIT_NAMES[-1] else round(cut * total)
+        for group in dated[start:stop]:
+            by_group[group] = name
+        start = max(start, stop)
+    for group in set(groups.values()) - by_group.keys():
+        by_group[group] = split_of(group, rule)
+    return {a: by_group[g] for a, g in groups.items()}
+
+
+def normalise_words(text: str) -> list[str]:
+    """Lower-cased words of a text: what near-duplicate detection and the leakage check compare."""
+    return WORD.findall(text.lower())
+
+
+def body_hash(paragraphs: Iterable[str]) -> str | None:
+    """Hash of the normalised body (None when too short to compare): exact copies share it."""
+    words = [w for p in paragraphs for w in normalise_words(p)]
+    if len(words) < MIN_WORDS:
+        return None
+    return hashlib.blake2b(" ".join(words).encode(), digest_size=12).hexdigest()
+
+
+def text_key(text: str) -> int:
+    """A 64-bit key of the normalised text (for the caption leakage check)."""
+    normal = " ".join(normalise_words(text))
+    return int.from_bytes(hashlib.blake2b(normal.encode(), digest_size=8).digest(), "big")
+
+
+def minhash(paragraphs: Iterable[str]) -> bytes | None:
+    """MinHash signature (NUM_PERM uint64, little-endian bytes) of the body's word shingles, or None."""
+    words = [w for p in paragraphs for w in normalise_words(p)]
+    if len(words) < MIN_WORDS:
+        return None
+    vocabulary: dict[str, int] = {}
+    ids = np.fromiter((vocabulary.setdefault(w, len(vocabulary)) for w in words), dtype=np.int64)
+    token_hash = np.array(
+        [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little") for w in vocabulary],
+        dtype=np.uint64,
+    )[ids]
+    # Shingle hashes: a polynomial combination of SHINGLE_WORDS consecutive token hashes (wraps mod 2^64).
+    n = len(words) - SHINGLE_WORDS + 1
+    shingles = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for offset in range(SHINGLE_WORDS):
+            shingles = shingles * np.uint64(1_000_003) + token_hash[offset : offset + n]
+        shingles = np.unique(shingles) & _MERSENNE
+        lowest = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
+        for start in range(0, len(shingles), 8192):  # in chunks: a huge article must not need GBs
+            chunk = shingles[start : start + 8192, None]
+            values = (chunk * _PERM_A[None, :] + _PERM_B[None, :]) & _MERSENNE
+            lowest = np.minimum(lowest, values.min(axis=0))
+    return lowest.astype("<u8").tobytes()
+
+
+def _signature(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<u8")
+
+
+class UnionFind:
+    """Disjoint sets over string keys; the representative of a set is its smallest key."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        parent = self.parent.setdefault(key, key)
+        if parent == key:
+            return key
+        root = self.find(parent)
+        self.parent[key] = root
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            small, large = (ra, rb) if ra < rb else (rb, ra)
+            self.parent[large] = small
+
+
+def group_articles(
+    article_ids: Sequence[str],
+    body_hashes: Sequence[str | None],
+    signatures: Sequence[bytes | None],
+    threshold: float = NEAR_DUPLICATE_JACCARD,
+) -> dict[str, str]:
+    """article_id -> group_id: exact normalised-body copies and MinHash near-duplicates share a group.
+
+    Candidates come from LSH bands, then each pair is confirmed by its estimated Jaccard similarity; groups
+    are the connected components (union-find), named by their smallest article id.
+    """
+    sets = UnionFind()
+    for article in article_ids:
+        sets.find(article)
+    first_by_hash: dict[str, str] = {}
+    for article, digest in zip(article_ids, body_hashes, strict=True):
+        if digest is not None:
+            other = first_by_hash.setdefault(digest, article)
+            if other != article:
+                sets.union(other, article)
+    bands = NUM_PERM // BAND_ROWS
+    buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
+    present = [i for i, s in enumerate(signatures) if s is not None]
+    for i in present:
+        blob = signatures[i]
+        for band in range(bands):
+            key = blob[band * BAND_ROWS * 8 : (band + 1) * BAND_ROWS * 8]
+            buckets[band].setdefault(key, []).append(i)
+    checked: set[tuple[int, int]] = set()
+    for band_buckets in buckets:
+        for members in band_buckets.values():
+            # every pair of a small bucket; in a big one (a common passage) each member against the first few
+            for position, other in enumerate(members[1:], start=1):
+                for first in members[: min(position, MAX_PAIRS_PER_MEMBER)]:
+                    if (first, other) in checked:
+                        continue
+                    checked.add((first, other))
+                    estimate = float(np.mean(_signature(signatures[first]) == _signature(signatures[other])))
+                    if estimate >= threshold:
+                        sets.union(article_ids[first], article_ids[other])
+    return {article: sets.find(article) for article in article_ids}

@@ -1,0 +1,201 @@
+"""captionset.build: accounting, leak-free splits, byte-identical rebuilds, atomic output, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from articles_factory import make_article, write_corpus
+
+import captionset.build as build_module
+from captionset import parse_article
+from captionset.build import build, partial_dir
+from captionset.ids import article_id_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def data_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a built dataset except the manifest (which holds timings), by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    write_corpus(folder, range(40), video=True)
+    (folder / "empty.txt").write_text("  \n\n ", encoding="utf-8")
+    (folder / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("built") / "ds"
+    return build([corpus], out, workers=1, articles_per_shard=7)
+
+
+def test_every_input_is_an_article_or_a_reject(built, corpus):
+    manifest = json.loads((built.output_dir / "manifest.json").read_text())
+    inputs = len(list(corpus.glob("*.txt")))
+    assert manifest["counts"]["inputs"] == inputs == built.inputs
+    assert built.articles + built.num_rejects == inputs
+    assert manifest["counts"]["articles"] + manifest["counts"]["rejects"] == inputs
+    rejects = [json.loads(line) for line in (built.output_dir / "rejects.jsonl").read_text().splitlines()]
+    assert {Path(r["source"]).name: r["reason"] for r in rejects} == {
+        "empty.txt": "empty",
+        "image.txt": "binary",
+    }
+    assert built.rejects == {"binary": 1, "empty": 1}
+
+
+def test_no_article_in_two_splits_and_tables_agree(built):
+    articles = pd.read_parquet(built.output_dir / "articles")
+    captions = pd.read_parquet(built.output_dir / "captions")
+    blocks = pd.read_parquet(built.output_dir / "blocks")
+    assert articles["article_id"].is_unique
+    split_of = dict(zip(articles["article_id"], articles["split"], strict=True))
+    for table in (captions, blocks):
+        assert table.groupby("article_id")["split"].nunique().max() == 1
+        assert (table["article_id"].map(split_of) == table["split"]).all()
+    assert set(articles["split"]) <= {"train", "validation", "test"}
+    assert len(captions) == built.captions == articles["num_captions"].sum()
+    assert len(blocks) == built.blocks == articles["num_blocks"].sum()
+    assert captions["caption_id"].is_unique
+
+
+def test_file_names_follow_the_hub_layout(built):
+    for config in ("captions", "articles", "blocks"):
+        names = sorted(p.name for p in (built.output_dir / config).glob("*.parquet"))
+        assert names, config
+        for name in names:
+            split, index, _, count = name.removesuffix(".parquet").split("-")
+            assert split in {"train", "validation", "test"}
+            assert int(index) < int(count)
+
+
+def test_captions_match_parse_and_align(built, corpus):
+    from captionset import align
+
+    expected = set()
+    for path in sorted(corpus.glob("article-*.txt")):
+        article = parse_article(path.read_bytes(), source=str(path), article_id=article_id_for(path.name))
+        expected |= {(c.caption_id, c.caption, c.block_index) for c in align(article)}
+    captions = pd.read_parquet(built.output_dir / "captions")
+    got = set(zip(captions["caption_id"], captions["caption"], captions["block_index"], strict=True))
+    assert got == expected
+
+
+def test_rebuild_is_byte_identical_whatever_workers_and_sharding(corpus, built, tmp_path):
+    other = build([corpus], tmp_path / "ds2", workers=2, articles_per_shard=5)
+    assert other.manifest["shards"] != built.manifest["shards"]
+    assert data_files(other.output_dir) == data_files(built.output_dir)
+
+
+def test_parquet_files_carry_version_and_split_rule(built):
+    path = next((built.output_dir / "captions").glob("train-*.parquet"))
+    meta = pq.read_metadata(path)
+    kv = {k.decode(): v.decode() for k, v in meta.metadata.items()}
+    assert kv["captionset.config"] == "captions" and kv["captionset.split"] == "train"
+    assert json.loads(kv["captionset.split_rule"])["seed"] == "captionset"
+    assert "captionset.version" in kv
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_existing_output_is_refused_unless_overwrite(corpus, tmp_path):
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        build([corpus], out, workers=1)
+    with pytest.raises(FileExistsError, match="not a captionset dataset"):
+        build([corpus], out, workers=1, overwrite=True)
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_overwrite_replaces_and_a_crash_keeps_the_previous_output(tmp_path, monkeypatch):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_corpus(first, range(5))
+    write_corpus(second, range(100, 108))
+    out = tmp_path / "ds"
+    build([first], out, workers=1)
+    before = data_files(out)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash while writing")
+
+    monkeypatch.setattr(build_module, "_write_tables", crash)
+    with pytest.raises(RuntimeError, match="simulated"):
+        build([second], out, workers=1, overwrite=True)
+    assert data_files(out) == before
+    monkeypatch.undo()
+    result = build([second], out, workers=1, overwrite=True)
+    assert result.articles == 8
+    assert not partial_dir(out).exists()
+    assert pd.read_parquet(out / "articles")["source"].str.contains("second").all()
+
+
+def test_resume_reuses_done_shards_and_gives_the_same_dataset(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, range(12))
+    clean = build([corpus], tmp_path / "clean", workers=1, articles_per_shard=4)
+    out = tmp_path / "ds"
+    monkeypatch.setattr(
+        build_module, "_write_tables", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    with pytest.raises(KeyboardInterrupt):
+        build([corpus], out, workers=1, articles_per_shard=4)
+    monkeypatch.undo()
+    assert not out.exists() and partial_dir(out).is_dir()
+    calls = []
+    original = build_module.process_shard
+    monkeypatch.setattr(build_module, "process_shard", lambda task: calls.append(task) or original(task))
+    resumed = build([corpus], out, workers=1, articles_per_shard=4, resume=True)
+    assert calls == []
+    assert resumed.manifest["resumed_shards"] == resumed.manifest["shards"] == 3
+    assert data_files(out) == data_files(clean.output_dir)
+
+
+def test_resume_redoes_shards_whose_inputs_changed(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    paths = write_corpus(corpus, range(8))
+    out = tmp_path / "ds"
+    monkeypatch.setattr(
+        build_module, "_write_tables", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+    )
+    with pytest.raises(KeyboardInterrupt):
+        build([corpus], out, workers=1, articles_per_shard=4)
+    monkeypatch.undo()
+    paths[-1].write_text(make_article(999), encoding="utf-8")
+    result = build([corpus], out, workers=1, articles_per_shard=4, resume=True)
+    assert result.manifest["resumed_shards"] == 1
+    titles = set(pd.read_parquet(out / "articles")["title"])
+    assert parse_article(make_article(999)).title in titles
+
+
+def test_duplicate_ids_across_inputs_are_rejected(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    write_corpus(one, range(3))
+    write_corpus(two, range(2))  # same relative names, so the same article ids
+    result = build([one, two], tmp_path / "ds", workers=1)
+    assert result.articles == 3
+    assert result.rejects == {"duplicate_id": 2}
+    assert result.inputs == 5
+
+
+def test_default_corpus_builds(tmp_path):
+    result = build(None, tmp_path / "ds", workers=1)
+    assert result.articles > 0 and result.captions > 0
+    assert (tmp_path / "ds" / "README.md").is_file()
+
+
+def test_missing_input_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        build([tmp_path / "nope"], tmp_path / "ds")
