@@ -19,12 +19,30 @@ ADDED_STOP = re.compile(r"(?<=\S) \.(?= |$)")
 # A sentence end in running text whose line breaks were lost: closing punctuation, closing quotes or
 # brackets, then spaces and something that can open a line (a capital, a digit, an opening quote, a bullet).
 SENTENCE_END = re.compile(r"[.!?…]['\"’”)\]]*( +)(?=['\"‘“(\[]?[A-Z0-9•▪●])")
+# Lines the loader left alone because they end in a bracket or a quote: a photo credit in brackets
+# ("... pamphlet (Picture: MSB)") or a quoted headline, followed by a new line's capital.
+BRACKET_OR_QUOTE_END = re.compile(
+    r"(?:\((?:[^()]{0,60}?\b(?i:photo|picture|image|pic|credit|getty|reuters|ap|afp|epa|pa|shutterstock|alamy|"
+    r"bloomberg|handout|supplied)\b[^()]{0,40})\)|(?<=[\w])['\"’”])( +)(?=['\"‘“(]?[A-Z])"
+)
 # A bullet that opens a former line (highlights written into the story): always a line start.
 BULLET_START = re.compile(r" +(?=[•▪●] )")
-# A full stop that ends an abbreviation or an initial, not a sentence ("Mr.", "U.S.", "J. K. Rowling").
+# A full stop that ends an abbreviation, an initial or a list number, not a sentence ("Mr.", "U.S.",
+# "J. K. Rowling", "1. Smoking to be banned").
 ABBREVIATION = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Mx|Dr|St|Prof|Sen|Rep|Gov|Gen|Capt|Lt|Col|Sgt|Cpl|Jr|Sr|Rev|Hon|Mt|Ft|No|vs|Inc|Co|"
-    r"Ltd|Corp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)|(?:^|[\s(])[A-Z]|\b(?:[A-Za-z]\.)+[A-Za-z])\.$"
+    r"Ltd|Corp|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)|(?:^|[\s(])(?:[A-Z]|\d{1,2})|"
+    r"\b(?:[A-Za-z]\.)+[A-Za-z])\.$"
+)
+# The short tail of a marked line that is a photo credit after the caption's last sentence ("... from the
+# air. SIA/EFAK/YPPOA", "... in May. Photo by JOHN DOE/AFP", "... Duqm. Tara Atkinson for Rest of World"):
+# it stays on the caption's line instead of becoming a block of its own.
+CREDIT_TAIL = re.compile(
+    r"^(?:\(?(?:photo(?:graph)?s?|image|picture|pic|credit|courtesy)\b.{0,80}"
+    r"|.{0,60}\b(?:AP|AFP|Getty(?: Images)?|Reuters|EPA|PA(?: Wire| Media)?|Shutterstock|Alamy|Bloomberg|Xinhua|"
+    r"Zuma|Rex|Splash|Handout|Supplied)\b.{0,40}"
+    r"|\S+(?: \S+){0,3} ?/ ?\S.{0,40}"
+    r"|(?:[A-Z][\w’'.-]*\s){1,3}for (?:the )?[A-Z].{0,40})$"
 )
 # Bullet lines, which are grouped back into one block (a highlights list).
 BULLET_LINE = re.compile(r"^[•▪●] ")
@@ -44,6 +62,7 @@ def split_sentences(text: str) -> list[str]:
         ):
             continue
         cuts.append(match.start(1))
+    cuts.extend(match.start(1) for match in BRACKET_OR_QUOTE_END.finditer(text))
     cuts.extend(match.start() for match in BULLET_START.finditer(text))
     pieces, pos = [], 0
     for cut in sorted(set(cuts)):
@@ -73,6 +92,8 @@ def recover_lines(article: str) -> list[tuple[str, bool]]:
         pos = match.end()
         if not pieces:
             continue
+        if len(pieces) > 1 and len(pieces[-1]) <= 80 and CREDIT_TAIL.match(pieces[-1]):
+            pieces[-2:] = [f"{pieces[-2]} {pieces[-1]}"]
         lines.extend((piece, False) for piece in pieces[:-1])
         lines.append((pieces[-1], True))
     lines.extend((piece, False) for piece in split_sentences(text[pos:]))
