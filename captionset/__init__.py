@@ -8,7 +8,10 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 from .align import AlignOptions, align
+from .build import BuildResult, build
+from .build import resplit as split
 from .evaluate import EvalReport, evaluate
+from .load import load, show, stats
 from .model import Article, Block, Caption, RawRecord, Reject, Related
 from .parse import ParseOptions, parse_article
 
@@ -16,6 +19,7 @@ __all__ = [
     "AlignOptions",
     "Article",
     "Block",
+    "BuildResult",
     "Caption",
     "EvalReport",
     "ParseOptions",
@@ -24,6 +28,11 @@ __all__ = [
     "Related",
     "__version__",
     "align",
+    "build",
     "evaluate",
+    "load",
     "parse_article",
+    "show",
+    "split",
+    "stats",
 ]

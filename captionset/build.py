@@ -321,8 +321,21 @@ def _swap_into_place(out: Path, output_dir: Path) -> None:
 class _Part:
     """One input of the final write: a file per table, and the article ids to leave out of it."""
 
-    files: dict[str, Path]
+    files: dict[str, list[Path]]
     drop: frozenset[str] = frozenset()
+
+    def chunks(self, config: str, schema: pa.Schema, columns: list[str] | None = None) -> Iterator[pa.Table]:
+        """The part's rows of one table, a row group at a time (memory stays bounded), minus dropped ids."""
+        drop = pa.array(sorted(self.drop), pa.string()) if self.drop else None
+        for path in self.files[config]:
+            handle = pq.ParquetFile(path)
+            for group in range(handle.num_row_groups):
+                table = handle.read_row_group(group, columns=columns)
+                if columns is None:
+                    table = table.cast(schema)
+                if drop is not None:
+                    table = table.filter(pc.invert(pc.is_in(table["article_id"], value_set=drop)))
+                yield table
 
 
 def _progress(total: int, quiet: bool, unit: str, desc: str):
@@ -333,9 +346,9 @@ def _progress(total: int, quiet: bool, unit: str, desc: str):
     )
 
 
-def _split_column(article_ids: pa.ChunkedArray, lookup_keys: pa.Array, lookup_splits: pa.Array) -> pa.Array:
-    positions = pc.index_in(article_ids, value_set=lookup_keys)
-    return pc.take(lookup_splits, positions)
+def _lookup(article_ids: pa.ChunkedArray, keys: pa.Array, values: pa.Array) -> pa.ChunkedArray:
+    """values[i] for each article id equal to keys[i] (a vectorised dict lookup)."""
+    return pc.take(values, pc.index_in(article_ids, value_set=keys))
 
 
 def _write_tables(
@@ -348,24 +361,20 @@ def _write_tables(
 ) -> tuple[dict[str, dict[str, SplitFiles]], dict[str, Any]]:
     """Stream every part into the final shards of every config and split; returns files and caption stats."""
     ids = sorted(splits)
-    lookup_ids = pa.array(ids, pa.string())
-    lookup_splits = pa.array([splits[a] for a in ids], pa.string())
-    lookup_groups = pa.array([groups[a] for a in ids], pa.string())
+    lookups = (
+        pa.array(ids, pa.string()),
+        pa.array([splits[a] for a in ids], pa.string()),
+        pa.array([groups[a] for a in ids], pa.string()),
+    )
+    # Row counts per split first (ids only), so that file names can say "-of-n".
     totals: dict[str, Counter] = {config: Counter() for config in TABLES}
-    # Row counts per split come from a metadata-only pass, so that file names can say "-of-n".
     for part in parts:
-        for config in TABLES:
-            table = pq.read_table(part.files[config], columns=["article_id"])
-            column = table["article_id"]
-            if part.drop:
-                column = column.filter(pc.invert(pc.is_in(column, value_set=pa.array(sorted(part.drop)))))
-            for split, count in Counter(_split_column(column, lookup_ids, lookup_splits).to_pylist()).items():
-                totals[config][split] += count
+        for config, schema in TABLES.items():
+            for table in part.chunks(config, schema, columns=["article_id"]):
+                totals[config].update(_lookup(table["article_id"], lookups[0], lookups[1]).to_pylist())
     metadata = file_metadata("", {"split_rule": rule.as_dict()})
     written: dict[str, dict[str, SplitFiles]] = {}
-    lengths: dict[str, list[np.ndarray]] = {s: [] for s in SPLIT_NAMES}
-    words: dict[str, list[np.ndarray]] = {s: [] for s in SPLIT_NAMES}
-    media: dict[str, Counter] = {s: Counter() for s in SPLIT_NAMES}
+    stats = _CaptionStats()
     bar = _progress(len(parts) * len(TABLES), quiet, "part", "writing")
     for config, schema in TABLES.items():
         writers = {
@@ -380,38 +389,65 @@ def _write_tables(
             for split in SPLIT_NAMES
         }
         for part in parts:
-            table = pq.read_table(part.files[config], schema=schema)
-            if part.drop:
-                keep = pc.invert(pc.is_in(table["article_id"], value_set=pa.array(sorted(part.drop))))
-                table = table.filter(keep)
-            split_values = _split_column(table["article_id"], lookup_ids, lookup_splits)
-            table = table.set_column(schema.get_field_index("split"), schema.field("split"), split_values)
-            if config == "articles":
-                group_values = _split_column(table["article_id"], lookup_ids, lookup_groups)
-                table = table.set_column(
-                    schema.get_field_index("group_id"), schema.field("group_id"), group_values
-                )
-            for split in SPLIT_NAMES:
-                rows = table.filter(pc.equal(table["split"], split))
-                if not rows.num_rows:
-                    continue
-                writers[split].write(rows)
-                if config == "captions":
-                    text = rows["caption"].fill_null("")
-                    lengths[split].append(pc.utf8_length(text).to_numpy(zero_copy_only=False))
-                    words[split].append(
-                        pc.list_value_length(pc.utf8_split_whitespace(text)).to_numpy(zero_copy_only=False)
-                    )
-                    media[split].update(rows["media_type"].fill_null("unknown").to_pylist())
+            for table in part.chunks(config, schema):
+                _route(table, config, schema, writers, lookups, stats)
             bar.update(1)
         written[config] = {split: writer.close() for split, writer in writers.items()}
     bar.close()
-    stats = {
-        "lengths": {s: np.concatenate(v) if v else np.zeros(0, np.int64) for s, v in lengths.items()},
-        "words": {s: np.concatenate(v) if v else np.zeros(0, np.int64) for s, v in words.items()},
-        "media": {s: dict(sorted(c.items())) for s, c in media.items()},
-    }
-    return written, stats
+    return written, stats.as_dict()
+
+
+@dataclass(slots=True)
+class _CaptionStats:
+    """Caption lengths (chars, words) and media types per split, gathered while the rows stream by."""
+
+    chars: dict[str, list[np.ndarray]] = field(default_factory=lambda: {s: [] for s in SPLIT_NAMES})
+    words: dict[str, list[np.ndarray]] = field(default_factory=lambda: {s: [] for s in SPLIT_NAMES})
+    media: dict[str, Counter] = field(default_factory=lambda: {s: Counter() for s in SPLIT_NAMES})
+
+    def add(self, split: str, rows: pa.Table) -> None:
+        text = rows["caption"].fill_null("")
+        self.chars[split].append(pc.utf8_length(text).to_numpy(zero_copy_only=False))
+        words = pc.list_value_length(pc.utf8_split_whitespace(text))
+        self.words[split].append(words.to_numpy(zero_copy_only=False))
+        self.media[split].update(rows["media_type"].fill_null("unknown").to_pylist())
+
+    def as_dict(self) -> dict[str, Any]:
+        def joined(values: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(values) if values else np.zeros(0, np.int64)
+
+        return {
+            "lengths": {s: joined(v) for s, v in self.chars.items()},
+            "words": {s: joined(v) for s, v in self.words.items()},
+            "media": {s: dict(sorted(c.items())) for s, c in self.media.items()},
+        }
+
+
+def _route(
+    table: pa.Table,
+    config: str,
+    schema: pa.Schema,
+    writers: dict[str, ShardedWriter],
+    lookups: tuple[pa.Array, pa.Array, pa.Array],
+    stats: _CaptionStats,
+) -> None:
+    """Give one chunk of rows its split (and group) and send the rows of each split to that split's writer."""
+    ids, split_of, group_of = lookups
+    table = table.set_column(
+        schema.get_field_index("split"), schema.field("split"), _lookup(table["article_id"], ids, split_of)
+    )
+    if config == "articles":
+        table = table.set_column(
+            schema.get_field_index("group_id"),
+            schema.field("group_id"),
+            _lookup(table["article_id"], ids, group_of),
+        )
+    for split in SPLIT_NAMES:
+        rows = table.filter(pc.equal(table["split"], split))
+        if rows.num_rows:
+            writers[split].write(rows)
+            if config == "captions":
+                stats.add(split, rows)
 
 
 def _describe(values: np.ndarray) -> dict[str, float]:
@@ -683,7 +719,7 @@ def build(
         if drop:
             keys = keys.filter(pc.invert(pc.is_in(keys["article_id"], value_set=pa.array(sorted(drop)))))
         key_tables.append(keys)
-        parts.append(_Part({c: part_path(parts_dir, index, c) for c in TABLES}, frozenset(drop)))
+        parts.append(_Part({c: [part_path(parts_dir, index, c)] for c in TABLES}, frozenset(drop)))
         with open(part_path(parts_dir, index, "rejects"), encoding="utf-8") as handle:
             rejects.extend(json.loads(line) for line in handle if line.strip())
     keys = pa.concat_tables(key_tables) if key_tables else KEYS.empty_table()
@@ -712,3 +748,78 @@ def build(
         },
     }
     return _finish(out, output_dir, parts, keys, groups, rule, rejects, manifest, quiet, started)
+
+
+def resplit(
+    dataset_dir: str | os.PathLike[str],
+    *,
+    ratios: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: str = "captionset",
+    split_by: str = "article",
+    quiet: bool = True,
+) -> BuildResult:
+    """Re-split a built dataset without re-parsing: the same rows under a new split rule, written anew.
+
+    Groups (near-duplicates) are kept from the build; rows keep their order within each old split. The
+    folder is replaced only when the new one is complete. Re-splitting with the build's own rule gives the
+    same files.
+    """
+    from .load import read_manifest
+
+    started = time.perf_counter()
+    rule = SplitRule(ratios=tuple(float(r) for r in ratios), seed=seed, split_by=split_by)
+    dataset_dir = Path(dataset_dir).absolute()
+    _recover(dataset_dir)
+    old = read_manifest(dataset_dir)
+    work = partial_dir(dataset_dir)
+    if work.exists():
+        shutil.rmtree(work)
+    out = work / "out"
+    out.mkdir(parents=True)
+    files = {
+        config: {s: [dataset_dir / f for f in old["files"][config][s]["files"]] for s in SPLIT_NAMES}
+        for config in TABLES
+    }
+    parts = [_Part({config: files[config][s] for config in TABLES}) for s in SPLIT_NAMES]
+    # The light columns: ids, groups and times from articles; caption keys from the caption text.
+    caption_keys: dict[str, list[int]] = {}
+    for part in parts:
+        for table in part.chunks("captions", CAPTIONS, columns=["article_id", "caption"]):
+            for article, caption in zip(
+                table["article_id"].to_pylist(), table["caption"].to_pylist(), strict=True
+            ):
+                caption_keys.setdefault(article, []).append(text_key(caption or ""))
+    columns = ["article_id", "group_id", "published", "num_captions", "num_blocks", "source"]
+    articles = [t for part in parts for t in part.chunks("articles", ARTICLES, columns=columns)]
+    light = pa.concat_tables(articles) if articles else ARTICLES.empty_table().select(columns)
+    ids = light["article_id"].to_pylist()
+    keys = pa.table(
+        {
+            "article_id": light["article_id"],
+            "published": light["published"],
+            "num_captions": light["num_captions"],
+            "caption_keys": pa.array([caption_keys.get(a, []) for a in ids], pa.list_(pa.uint64())),
+        }
+    )
+    groups = dict(zip(ids, light["group_id"].to_pylist(), strict=True))
+    rejects_path = dataset_dir / "rejects.jsonl"
+    rejects = [json.loads(line) for line in rejects_path.read_text(encoding="utf-8").splitlines() if line]
+    manifest = {
+        key: old[key]
+        for key in (
+            "captionset_version",
+            "command",
+            "inputs",
+            "input_fingerprint",
+            "options_fingerprint",
+            "options",
+            "shards",
+            "articles_per_shard",
+        )
+        if key in old
+    }
+    manifest["captionset_version"] = __version__
+    manifest["counts"] = {"inputs": old["counts"]["inputs"]}
+    manifest["resplit_from"] = old["split_rule"]
+    manifest["timings"] = {"build": old.get("timings", {})}
+    return _finish(out, dataset_dir, parts, keys, groups, rule, rejects, manifest, quiet, started)

@@ -97,6 +97,199 @@ def eval_command(gold_dir, text_dir, as_json, only):
         click.echo(format_report(report))
 
 
+def _ratios_option(ctx, param, value):
+    from .splits import parse_ratios
+
+    try:
+        return parse_ratios(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _split_options(fn):
+    """--ratios, --seed and --split-by, shared by build and split."""
+    fn = click.option(
+        "--split-by",
+        type=click.Choice(["article", "date"]),
+        default="article",
+        show_default=True,
+        help="article: salted hash per near-duplicate group; date: oldest groups in train, newest in test.",
+    )(fn)
+    fn = click.option(
+        "--seed", default="captionset", show_default=True, help="Salt of the split hash (any text)."
+    )(fn)
+    return click.option(
+        "--ratios",
+        default="0.8,0.1,0.1",
+        show_default=True,
+        callback=_ratios_option,
+        help="Shares of train,validation,test (sum to 1).",
+    )(fn)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, type=click.Path(exists=True))
+@click.option("-o", "--output", required=True, type=click.Path(), help="Dataset folder to write.")
+@_split_options
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: all cores).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler to join (default: a LocalCluster).")
+@click.option(
+    "--format", "input_format", default="auto", show_default=True, help="Input format (auto-detected)."
+)
+@click.option("--glob", "pattern", metavar="PATTERN", help="Files to take from folders (default: by format).")
+@click.option("--text-field", default="text", show_default=True, help="Field with the article text.")
+@click.option("--id-field", help="Field with the article id (default: a hash of the source).")
+@click.option("--title-field", help="Field with the title.")
+@click.option("--url-field", help="Field with the URL.")
+@click.option("--date-field", help="Field with the publication time.")
+@click.option("--overwrite", is_flag=True, help="Replace DIR if it holds a dataset.")
+@click.option("--resume", is_flag=True, help="Reuse the finished shards of an interrupted build into DIR.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def build(inputs, output, ratios, seed, split_by, workers, engine, scheduler, input_format, pattern, **kw):
+    """Parse, align, split and write a Hugging Face dataset folder (Parquet + card).
+
+    INPUTS are files or folders; with none, the default corpus shipped with captionset is built.
+    The folder appears only when complete. Exit status 0 when the build completes, even if some inputs
+    were rejected: the summary and DIR/rejects.jsonl say how many and why.
+
+    \b
+    Example:
+        captionset build -o dataset
+        captionset build corpus/ -o dataset --ratios 0.9,0.05,0.05 --seed v1 --workers 2
+    """
+    from .build import build as build_dataset
+    from .sources import SourceOptions
+
+    try:
+        source_options = SourceOptions(
+            format=input_format,
+            glob=pattern,
+            text_field=kw["text_field"],
+            id_field=kw["id_field"],
+            title_field=kw["title_field"],
+            url_field=kw["url_field"],
+            date_field=kw["date_field"],
+        )
+        result = build_dataset(
+            list(inputs),
+            output,
+            ratios=ratios,
+            seed=seed,
+            split_by=split_by,
+            workers=workers,
+            engine=engine,
+            scheduler=scheduler,
+            overwrite=kw["overwrite"],
+            resume=kw["resume"],
+            quiet=kw["quiet"],
+            source_options=source_options,
+        )
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(result.summary())
+
+
+@cli.command("split")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@_split_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def split_command(dataset, ratios, seed, split_by, quiet):
+    """Re-split a built dataset without re-parsing (rewrites shards, card and manifest).
+
+    \b
+    Example:
+        captionset split dataset --ratios 0.9,0.05,0.05 --seed v2
+    """
+    from .build import resplit
+
+    try:
+        result = resplit(dataset, ratios=ratios, seed=seed, split_by=split_by, quiet=quiet)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(result.summary())
+
+
+def _cell(value, width: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
+
+
+@cli.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--config", type=click.Choice(["captions", "articles", "blocks"]), default="captions", show_default=True
+)
+@click.option(
+    "--split", "split_name", type=click.Choice(["train", "validation", "test"]), help="Default: all."
+)
+@click.option("-n", "count", type=click.IntRange(min=0), default=5, show_default=True, help="Rows to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
+def show(dataset, config, split_name, count, as_json):
+    """Print the first rows of a built dataset.
+
+    \b
+    Example:
+        captionset show dataset --config articles --split test -n 3
+    """
+    from .load import show as show_rows
+
+    try:
+        rows = show_rows(dataset, config, split_name, count)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    width = shutil.get_terminal_size((120, 20)).columns
+    for number, row in enumerate(rows):
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+            continue
+        click.echo(f"── {config} row {number} ({row.get('split')})")
+        key_width = max(len(k) for k in row)
+        for key, value in row.items():
+            click.echo(f"{key:>{key_width}}  {_cell(value, max(width - key_width - 3, 20))}")
+
+
+@cli.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
+def stats(dataset, as_json):
+    """Counts, split sizes, caption statistics and the leakage check of a built dataset.
+
+    \b
+    Example:
+        captionset stats dataset --json
+    """
+    from .load import stats as dataset_stats
+
+    try:
+        figures = dataset_stats(dataset)
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{figures['path']}: {figures['articles']} articles, {figures['captions']} captions, "
+        f"{figures['blocks']} blocks; {figures['rejects']} of {figures['inputs']} inputs rejected"
+    )
+    click.echo(f"{'config':<10}" + "".join(f"{s:>12}" for s in ("train", "validation", "test")))
+    for config, per_split in figures["splits"].items():
+        click.echo(f"{config:<10}" + "".join(f"{per_split[s]:>12}" for s in ("train", "validation", "test")))
+    numbers = figures["statistics"]
+    cpa, chars = numbers["captions_per_article"]["all"], numbers["caption_chars"]["all"]
+    media = ", ".join(f"{k} {v}" for k, v in numbers["media_type"]["all"].items()) or "none"
+    leak = numbers["leakage"]
+    rule = figures["split_rule"]
+    click.echo(f"captions per article: mean {cpa['mean']}, median {cpa['median']}, max {cpa['max']}")
+    click.echo(f"caption length (chars): mean {chars['mean']}, median {chars['median']}; media: {media}")
+    click.echo(
+        f"split: by {rule['split_by']}, seed {rule['seed']!r}; articles in several splits "
+        f"{leak['articles_in_several_splits']}, caption texts in several splits "
+        f"{leak['caption_texts_in_several_splits']}"
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="captionset")

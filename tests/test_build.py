@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 from articles_factory import make_article, write_corpus
 
-import captionset.build as build_module
 from captionset import parse_article
 from captionset.build import build, partial_dir
 from captionset.ids import article_id_for
+
+# The module, not the function `captionset.build` that the package exports under the same name.
+build_module = importlib.import_module("captionset.build")
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -199,3 +202,98 @@ def test_default_corpus_builds(tmp_path):
 def test_missing_input_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         build([tmp_path / "nope"], tmp_path / "ds")
+
+
+def test_resplit_with_the_same_rule_gives_the_same_files(built, tmp_path):
+    import shutil
+
+    from captionset.build import resplit
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built.output_dir, copy)
+    result = resplit(copy)
+    assert result.articles == built.articles
+    assert data_files(copy) == data_files(built.output_dir)
+
+
+def test_resplit_moves_groups_not_rows_and_keeps_every_row(built, tmp_path):
+    import shutil
+
+    from captionset.build import resplit
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built.output_dir, copy)
+    result = resplit(copy, ratios=(0.5, 0.25, 0.25), seed="other", split_by="article")
+    old = pd.read_parquet(built.output_dir / "captions")
+    new = pd.read_parquet(copy / "captions")
+    assert sorted(new["caption_id"]) == sorted(old["caption_id"])
+    articles = pd.read_parquet(copy / "articles")
+    assert (articles.groupby("group_id")["split"].nunique() == 1).all()
+    assert (
+        new["article_id"].map(dict(zip(articles["article_id"], articles["split"], strict=True)))
+        == new["split"]
+    ).all()
+    assert result.splits["articles"]["validation"] > 0
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["split_rule"]["seed"] == "other" and manifest["resplit_from"]["seed"] == "captionset"
+    assert manifest["counts"]["inputs"] == built.inputs
+    assert (copy / "rejects.jsonl").read_bytes() == (built.output_dir / "rejects.jsonl").read_bytes()
+    assert "seed `other`" in (copy / "README.md").read_text()
+
+
+def test_cli_build_prints_a_summary_and_refuses_an_existing_folder(corpus, tmp_path):
+    from click.testing import CliRunner
+
+    from captionset.cli import cli
+
+    out = tmp_path / "ds"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["build", str(corpus), "-o", str(out), "--workers", "1", "-q"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "40 articles" in result.stdout and "2 rejected" in result.stdout
+    assert (out / "README.md").is_file()
+    again = runner.invoke(cli, ["build", str(corpus), "-o", str(out)], catch_exceptions=False)
+    assert again.exit_code == 1 and "exists" in again.stderr
+    over = runner.invoke(
+        cli,
+        ["build", str(corpus), "-o", str(out), "--overwrite", "--seed", "x", "--ratios", "0.6,0.2,0.2", "-q"],
+        catch_exceptions=False,
+    )
+    assert over.exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["split_rule"]["ratios"]["train"] == 0.6
+
+
+@pytest.mark.parametrize("ratios", ["0.8,0.2", "x,y,z", "0.9,0.9,0.1"])
+def test_cli_bad_ratios_are_usage_errors(ratios, tmp_path):
+    from click.testing import CliRunner
+
+    from captionset.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["build", "-o", str(tmp_path / "ds"), "--ratios", ratios], catch_exceptions=False
+    )
+    assert result.exit_code == 2 and "--ratios" in result.stderr
+    assert not (tmp_path / "ds").exists()
+
+
+def test_cli_split_resplits(built, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from captionset.cli import cli
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built.output_dir, copy)
+    result = CliRunner().invoke(
+        cli,
+        ["split", str(copy), "--ratios", "0.34,0.33,0.33", "--seed", "s", "--split-by", "date", "-q"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0 and "40 articles" in result.stdout
+    articles = pd.read_parquet(copy / "articles").dropna(subset=["published"])
+    train_max = articles.loc[articles["split"] == "train", "published"].max()
+    test_min = articles.loc[articles["split"] == "test", "published"].min()
+    assert train_max <= test_min

@@ -125,3 +125,61 @@ def test_a_build_with_empty_splits_still_loads(tmp_path):
     assert len(present) == 1
     for config in ("captions", "articles", "blocks"):
         assert sorted(load(out, config)) == present
+
+
+def test_show_returns_the_first_rows_of_a_split(dataset):
+    from captionset.load import show
+
+    rows = show(dataset, "captions", "validation", 3)
+    frame = pd.read_parquet(dataset / "captions")
+    expected = frame[frame["split"] == "validation"].head(3)
+    assert [r["caption_id"] for r in rows] == expected["caption_id"].tolist()
+    assert len(show(dataset, "articles", None, 10_000)) == len(pd.read_parquet(dataset / "articles"))
+    with pytest.raises(ValueError):
+        show(dataset, "captions", "dev")
+
+
+def test_stats_checks_the_files_against_the_manifest(dataset, tmp_path):
+    import shutil
+
+    from captionset.load import stats
+
+    figures = stats(dataset)
+    frame = pd.read_parquet(dataset / "articles")
+    assert figures["articles"] == len(frame)
+    assert (
+        figures["splits"]["articles"] == frame["split"].value_counts().reindex(SPLITS, fill_value=0).to_dict()
+    )
+    assert figures["statistics"]["leakage"]["articles_in_several_splits"] == 0
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["files"]["blocks"]["train"]["num_examples"] += 1
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="blocks/train"):
+        stats(broken)
+
+
+def test_cli_show_and_stats(dataset):
+    from click.testing import CliRunner
+
+    from captionset.cli import cli
+
+    runner = CliRunner()
+    shown = runner.invoke(
+        cli,
+        ["show", str(dataset), "--config", "articles", "--split", "test", "-n", "2", "--json"],
+        catch_exceptions=False,
+    )
+    assert shown.exit_code == 0
+    rows = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert len(rows) == 2 and {r["split"] for r in rows} == {"test"}
+    people = runner.invoke(cli, ["show", str(dataset), "-n", "1"], catch_exceptions=False)
+    assert people.exit_code == 0 and "caption_id" in people.stdout and "── captions row 0" in people.stdout
+    as_json = runner.invoke(cli, ["stats", str(dataset), "--json"], catch_exceptions=False)
+    figures = json.loads(as_json.stdout)
+    assert figures["splits"] == read_manifest(dataset)["counts"]["splits"]
+    text = runner.invoke(cli, ["stats", str(dataset)], catch_exceptions=False)
+    assert text.exit_code == 0 and f"{figures['articles']} articles" in text.stdout
+    missing = runner.invoke(cli, ["stats", str(dataset / "captions")], catch_exceptions=False)
+    assert missing.exit_code == 1 and "not a captionset dataset" in missing.stderr
