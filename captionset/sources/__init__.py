@@ -38,6 +38,7 @@ from .files import (
 )
 
 __all__ = [
+    "DEFAULT_SOURCE_OPTIONS",
     "FORMATS",
     "InputSlice",
     "ShardSpec",

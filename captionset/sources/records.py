@@ -33,13 +33,7 @@ def fields_needed(kind: str, options: SourceOptions) -> list[str]:
     if kind == "cnndm":
         names = [CNNDM_TEXT, CNNDM_HIGHLIGHTS, options.id_field or CNNDM_ID]
     else:
-        names = [
-            options.text_field,
-            options.id_field,
-            options.title_field,
-            options.url_field,
-            options.date_field,
-        ]
+        names = [options.text_field, *meta_fields(options)]
     return list(dict.fromkeys(n for n in names if n))
 
 
@@ -101,18 +95,11 @@ def map_record(
             data: str | bytes = rebuild_article(text, blocks=options.cnndm_blocks)
             highlight_list: list[str] | None = cnndm_highlights(highlights or "")
         else:
-            given_id = (
-                _optional_str(row.get(options.id_field), options.id_field) if options.id_field else None
-            )
-            title = (
-                _optional_str(row.get(options.title_field), options.title_field)
-                if options.title_field
-                else None
-            )
-            url = _optional_str(row.get(options.url_field), options.url_field) if options.url_field else None
-            published = (
-                _date_str(row.get(options.date_field), options.date_field) if options.date_field else None
-            )
+            id_field, title_field, url_field, date_field = meta_fields(options)
+            given_id = _optional_str(row.get(id_field), id_field)
+            title = _optional_str(row.get(title_field), title_field)
+            url = _optional_str(row.get(url_field), url_field)
+            published = _date_str(row.get(date_field), date_field)
             data, highlight_list = text, None
     except TypeError as error:
         return Reject(source, "bad_field", str(error))
