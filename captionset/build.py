@@ -48,7 +48,7 @@ from .schema import (
     to_utc,
 )
 from .sources import DEFAULT_SOURCE_OPTIONS, ShardSpec, SourceOptions, plan_shards, read_slice
-from .splits import SPLIT_NAMES, SplitRule, assign_splits, body_hash, group_articles, minhash, text_key
+from .splits import SPLIT_NAMES, SplitRule, assign_splits, body_signatures, group_articles, text_key
 from .text import DecodeError
 from .write import ShardedWriter, SplitFiles, atomic_write_text, file_metadata, write_jsonl, write_table
 
@@ -179,12 +179,13 @@ def process_shard(task: ShardTask) -> ShardResult:
         article_rows.append(row)
         captions_rows.extend(caption_row(article, c, published) for c in captions)
         block_rows.extend(block_table_rows(article))
+        signatures = body_signatures(row["body"])
         key_rows.append(
             {
                 "article_id": article.article_id,
                 "published": published,
-                "body_hash": body_hash(row["body"]),
-                "minhash": minhash(row["body"]),
+                "body_hash": signatures[0],
+                "minhash": signatures[1],
                 "num_captions": len(captions),
                 "num_blocks": len(article.blocks),
                 "source": article.source,

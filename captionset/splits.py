@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,9 +141,13 @@ def normalise_words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
-def body_hash(paragraphs: Iterable[str]) -> str | None:
+def _words(paragraphs: Iterable[str]) -> list[str]:
+    return normalise_words("\n".join(paragraphs))
+
+
+def body_hash(paragraphs: Iterable[str], words: list[str] | None = None) -> str | None:
     """Hash of the normalised body (None when too short to compare): exact copies share it."""
-    words = [w for p in paragraphs for w in normalise_words(p)]
+    words = _words(paragraphs) if words is None else words
     if len(words) < MIN_WORDS:
         return None
     return hashlib.blake2b(" ".join(words).encode(), digest_size=12).hexdigest()
@@ -154,17 +159,19 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(normal.encode(), digest_size=8).digest(), "big")
 
 
-def minhash(paragraphs: Iterable[str]) -> bytes | None:
+def _token_hash(word: str) -> int:
+    # Two CRC-32s make 64 bits: fast (C), stable across machines, and good enough to spread shingles.
+    data = word.encode()
+    return zlib.crc32(data) | (zlib.crc32(data, 0x9E3779B9) << 32)
+
+
+def minhash(paragraphs: Iterable[str], words: list[str] | None = None) -> bytes | None:
     """MinHash signature (NUM_PERM uint64, little-endian bytes) of the body's word shingles, or None."""
-    words = [w for p in paragraphs for w in normalise_words(p)]
+    words = _words(paragraphs) if words is None else words
     if len(words) < MIN_WORDS:
         return None
-    vocabulary: dict[str, int] = {}
-    ids = np.fromiter((vocabulary.setdefault(w, len(vocabulary)) for w in words), dtype=np.int64)
-    token_hash = np.array(
-        [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little") for w in vocabulary],
-        dtype=np.uint64,
-    )[ids]
+    hashes = {w: _token_hash(w) for w in dict.fromkeys(words)}
+    token_hash = np.fromiter(map(hashes.__getitem__, words), dtype=np.uint64, count=len(words))
     # Shingle hashes: a polynomial combination of SHINGLE_WORDS consecutive token hashes (wraps mod 2^64).
     n = len(words) - SHINGLE_WORDS + 1
     shingles = np.zeros(n, dtype=np.uint64)
@@ -178,6 +185,12 @@ def minhash(paragraphs: Iterable[str]) -> bytes | None:
             values = (chunk * _PERM_A[None, :] + _PERM_B[None, :]) & _MERSENNE
             lowest = np.minimum(lowest, values.min(axis=0))
     return lowest.astype("<u8").tobytes()
+
+
+def body_signatures(paragraphs: Iterable[str]) -> tuple[str | None, bytes | None]:
+    """(body_hash, minhash) of a body, splitting it into words once."""
+    words = _words(paragraphs)
+    return body_hash((), words), minhash((), words)
 
 
 def _signature(blob: bytes) -> np.ndarray:
