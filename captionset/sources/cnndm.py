@@ -36,12 +36,13 @@ ABBREVIATION = re.compile(
 )
 # The short tail of a marked line that is a photo credit after the caption's last sentence ("... from the
 # air. SIA/EFAK/YPPOA", "... in May. Photo by JOHN DOE/AFP", "... Duqm. Tara Atkinson for Rest of World"):
-# it stays on the caption's line instead of becoming a block of its own.
+# it stays on the caption's line instead of becoming a block of its own. "Photo: NAME" and "Credit: NAME"
+# are left alone: sites print those on a line of their own.
 CREDIT_TAIL = re.compile(
-    r"^(?:\(?(?:photo(?:graph)?s?|image|picture|pic|credit|courtesy)\b.{0,80}"
+    r"^(?:\(?(?i:photo(?:graph)?s?|image|picture|pic|courtesy) (?i:by|of)\b.{0,80}"
     r"|.{0,60}\b(?:AP|AFP|Getty(?: Images)?|Reuters|EPA|PA(?: Wire| Media)?|Shutterstock|Alamy|Bloomberg|Xinhua|"
     r"Zuma|Rex|Splash|Handout|Supplied)\b.{0,40}"
-    r"|\S+(?: \S+){0,3} ?/ ?\S.{0,40}"
+    r"|(?:\S+ ){0,3}\S*[A-Za-z] ?/ ?[A-Za-z].{0,40}"
     r"|(?:[A-Z][\w’'.-]*\s){1,3}for (?:the )?[A-Z].{0,40})$"
 )
 # Bullet lines, which are grouped back into one block (a highlights list).
@@ -92,7 +93,7 @@ def recover_lines(article: str) -> list[tuple[str, bool]]:
         pos = match.end()
         if not pieces:
             continue
-        if len(pieces) > 1 and len(pieces[-1]) <= 80 and CREDIT_TAIL.match(pieces[-1]):
+        while len(pieces) > 1 and len(pieces[-1]) <= 80 and CREDIT_TAIL.match(pieces[-1]):
             pieces[-2:] = [f"{pieces[-2]} {pieces[-1]}"]
         lines.extend((piece, False) for piece in pieces[:-1])
         lines.append((pieces[-1], True))
