@@ -375,7 +375,7 @@ def _write_tables(
                 totals[config].update(_lookup(table["article_id"], lookups[0], lookups[1]).to_pylist())
     metadata = file_metadata("", {"split_rule": rule.as_dict()})
     written: dict[str, dict[str, SplitFiles]] = {}
-    stats = _CaptionStats()
+    stats = _StreamStats()
     bar = _progress(len(parts) * len(TABLES), quiet, "part", "writing")
     for config, schema in TABLES.items():
         writers = {
@@ -399,12 +399,16 @@ def _write_tables(
 
 
 @dataclass(slots=True)
-class _CaptionStats:
-    """Caption lengths (chars, words) and media types per split, gathered while the rows stream by."""
+class _StreamStats:
+    """Caption lengths (chars, words), media types and written article ids per split, gathered while the
+    rows stream by (so the card's figures describe the files, not the plan)."""
 
     chars: dict[str, list[np.ndarray]] = field(default_factory=lambda: {s: [] for s in SPLIT_NAMES})
     words: dict[str, list[np.ndarray]] = field(default_factory=lambda: {s: [] for s in SPLIT_NAMES})
     media: dict[str, Counter] = field(default_factory=lambda: {s: Counter() for s in SPLIT_NAMES})
+    article_ids: dict[str, list[pa.ChunkedArray]] = field(
+        default_factory=lambda: {s: [] for s in SPLIT_NAMES}
+    )
 
     def add(self, split: str, rows: pa.Table) -> None:
         text = rows["caption"].fill_null("")
@@ -421,6 +425,10 @@ class _CaptionStats:
             "lengths": {s: joined(v) for s, v in self.chars.items()},
             "words": {s: joined(v) for s, v in self.words.items()},
             "media": {s: dict(sorted(c.items())) for s, c in self.media.items()},
+            "article_ids": {
+                s: pa.chunked_array([c for a in v for c in a.chunks], pa.string())
+                for s, v in self.article_ids.items()
+            },
         }
 
 
@@ -430,7 +438,7 @@ def _route(
     schema: pa.Schema,
     writers: dict[str, ShardedWriter],
     lookups: tuple[pa.Array, pa.Array, pa.Array],
-    stats: _CaptionStats,
+    stats: _StreamStats,
 ) -> None:
     """Give one chunk of rows its split (and group) and send the rows of each split to that split's writer."""
     ids, split_of, group_of = lookups
@@ -449,6 +457,8 @@ def _route(
             writers[split].write(rows)
             if config == "captions":
                 stats.add(split, rows)
+            elif config == "articles":
+                stats.article_ids[split].append(rows["article_id"])
 
 
 def _describe(values: np.ndarray) -> dict[str, float]:
@@ -500,34 +510,42 @@ def _statistics(
         "articles_in_multi_article_groups": sum(n for n in sizes.values() if n > 1),
         "largest_group": max(sizes.values(), default=0),
     }
-    out["leakage"] = _leakage(keys, splits, groups)
+    out["leakage"] = _leakage(keys, splits, groups, stream["article_ids"])
     return out
 
 
-def _leakage(keys: pa.Table, splits: dict[str, str], groups: dict[str, str]) -> dict[str, Any]:
-    """Articles or groups in more than one split (must be 0) and captions whose normalised text recurs."""
+def _leakage(
+    keys: pa.Table, splits: dict[str, str], groups: dict[str, str], written: dict[str, pa.ChunkedArray]
+) -> dict[str, Any]:
+    """Articles (as written) or groups in more than one split (must be 0), and captions whose normalised
+    text recurs across splits."""
     group_splits: dict[str, set[str]] = {}
-    article_splits: dict[str, set[str]] = {}
     for article, split in splits.items():
         group_splits.setdefault(groups[article], set()).add(split)
-        article_splits.setdefault(article, set()).add(split)
+    several = 0
+    for i, a in enumerate(SPLIT_NAMES):
+        for b in SPLIT_NAMES[i + 1 :]:
+            if len(written[a]) and len(written[b]):
+                several += int(
+                    pc.sum(pc.is_in(written[a], value_set=written[b].combine_chunks())).as_py() or 0
+                )
     ids = keys["article_id"].to_pylist()
-    caption_keys = keys["caption_keys"].to_pylist()
-    by_split: dict[str, list[int]] = {s: [] for s in SPLIT_NAMES}
-    for article, ks in zip(ids, caption_keys, strict=True):
-        by_split[splits[article]].extend(ks or ())
-    arrays = {s: np.unique(np.asarray(v, dtype=np.uint64)) for s, v in by_split.items()}
-    seen_in = Counter()
-    for array in arrays.values():
-        seen_in.update(array.tolist())
-    shared = np.asarray([k for k, n in seen_in.items() if n > 1], dtype=np.uint64)
-    rows = sum(int(np.isin(np.asarray(v, dtype=np.uint64), shared).sum()) for v in by_split.values())
+    column = keys["caption_keys"]
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.uint64)
+    parents = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
+    article_split = np.array([SPLIT_NAMES.index(splits[a]) for a in ids], dtype=np.int8)
+    row_split = article_split[parents] if len(parents) else np.zeros(0, np.int8)
+    arrays = {s: np.unique(values[row_split == i]) for i, s in enumerate(SPLIT_NAMES)}
+    distinct, seen_in = np.unique(np.concatenate(list(arrays.values())), return_counts=True)
+    shared = distinct[seen_in > 1]
+    rows = int(np.isin(values, shared).sum())
     pairs = {}
     for i, a in enumerate(SPLIT_NAMES):
         for b in SPLIT_NAMES[i + 1 :]:
             pairs[f"{a}/{b}"] = int(np.intersect1d(arrays[a], arrays[b]).size)
     return {
-        "articles_in_several_splits": sum(1 for s in article_splits.values() if len(s) > 1),
+        "articles_in_several_splits": several,
         "groups_in_several_splits": sum(1 for s in group_splits.values() if len(s) > 1),
         "caption_texts_in_several_splits": int(shared.size),
         "caption_rows_with_shared_text": rows,

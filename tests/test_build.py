@@ -297,3 +297,54 @@ def test_cli_split_resplits(built, tmp_path):
     train_max = articles.loc[articles["split"] == "train", "published"].max()
     test_min = articles.loc[articles["split"] == "test", "published"].min()
     assert train_max <= test_min
+
+
+def test_republished_copies_share_a_group_and_a_split(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, range(30))
+    original = (corpus / "article-0003.txt").read_text(encoding="utf-8")
+    lines = original.splitlines()
+    # Another outlet's copy: a new headline and byline, one paragraph dropped, the story otherwise the same.
+    body = [i for i, line in enumerate(lines) if line.count(".") >= 3]
+    copy = ["Wire Copy Of The Story", "", *[line for i, line in enumerate(lines[2:], 2) if i != body[-1]]]
+    (corpus / "zz-copy.txt").write_text("\n".join(copy), encoding="utf-8")
+    (corpus / "zz-exact.txt").write_text(
+        original.replace("By Staff Reporter", "By Wire Reporter"), encoding="utf-8"
+    )
+    result = build([corpus], tmp_path / "ds", workers=1, ratios=(0.34, 0.33, 0.33))
+    articles = pd.read_parquet(tmp_path / "ds" / "articles").set_index("source")
+    names = {Path(s).name: s for s in articles.index}
+    trio = articles.loc[[names["article-0003.txt"], names["zz-copy.txt"], names["zz-exact.txt"]]]
+    assert trio["group_id"].nunique() == 1 and trio["split"].nunique() == 1
+    assert (articles["group_id"] == articles["article_id"]).sum() == len(articles) - 2
+    assert result.manifest["statistics"]["groups"]["largest_group"] == 3
+    leak = result.manifest["statistics"]["leakage"]
+    assert leak["articles_in_several_splits"] == leak["groups_in_several_splits"] == 0
+
+
+def test_leakage_check_counts_what_it_finds():
+    import pyarrow as pa
+
+    keys = pa.table(
+        {
+            "article_id": ["a", "b", "c"],
+            "caption_keys": pa.array([[1, 2], [2, 3], [3]], pa.list_(pa.uint64())),
+        }
+    )
+    splits = {"a": "train", "b": "test", "c": "test"}
+    groups = {"a": "a", "b": "b", "c": "b"}
+    written = {
+        "train": pa.chunked_array([["a", "b"]]),
+        "validation": pa.chunked_array([], pa.string()),
+        "test": pa.chunked_array([["b", "c"]]),
+    }
+    leak = build_module._leakage(keys, splits, groups, written)
+    assert leak["articles_in_several_splits"] == 1
+    assert leak["caption_texts_in_several_splits"] == 1  # key 2: in train (a) and test (b); 3 only in test
+    assert leak["caption_rows_with_shared_text"] == 2
+    assert leak["shared_caption_texts_by_pair"] == {
+        "train/validation": 0,
+        "train/test": 1,
+        "validation/test": 0,
+    }
+    assert leak["groups_in_several_splits"] == 0
