@@ -348,3 +348,37 @@ def test_leakage_check_counts_what_it_finds():
         "validation/test": 0,
     }
     assert leak["groups_in_several_splits"] == 0
+
+
+KILLABLE_BUILD = """
+import sys
+from captionset import build
+build([sys.argv[1]], sys.argv[2], workers=1, articles_per_shard=10)
+"""
+
+
+@pytest.mark.slow
+def test_a_build_killed_with_sigkill_resumes_to_the_same_dataset(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, range(200))
+    out = tmp_path / "ds"
+    process = subprocess.Popen([sys.executable, "-c", KILLABLE_BUILD, str(corpus), str(out)])
+    parts = partial_dir(out) / "parts"
+    deadline = time.monotonic() + 60
+    while len(list(parts.glob("*.done.json"))) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = len(list(parts.glob("*.done.json")))
+    assert 3 <= done < 20, "the build finished before it could be killed"
+    assert not out.exists()
+    resumed = build([corpus], out, workers=1, articles_per_shard=10, resume=True)
+    assert resumed.manifest["resumed_shards"] >= 3
+    clean = build([corpus], tmp_path / "clean", workers=1, articles_per_shard=50)
+    assert data_files(out) == data_files(clean.output_dir)
+    assert resumed.articles == 200
