@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 
 import numpy as np
 
@@ -193,8 +195,22 @@ def body_signatures(paragraphs: Iterable[str]) -> tuple[str | None, bytes | None
     return body_hash((), words), minhash((), words)
 
 
-def _signature(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<u8")
+def _lsh_buckets(matrix: np.ndarray) -> Iterator[list[int]]:
+    """Rows (by index) that agree on every value of some band, bucket by bucket: the candidate pairs.
+
+    Vectorised (a sort per band), so 100k signatures need no per-row Python work beyond the buckets.
+    """
+    for band in range(NUM_PERM // BAND_ROWS):
+        columns = matrix[:, band * BAND_ROWS : (band + 1) * BAND_ROWS]
+        order = np.lexsort(columns.T[::-1])
+        ranked = columns[order]
+        starts = np.concatenate(([True], np.any(ranked[1:] != ranked[:-1], axis=1)))
+        run = np.cumsum(starts) - 1
+        shared = np.bincount(run)[run] > 1
+        for _, members in groupby(
+            zip(run[shared].tolist(), order[shared].tolist(), strict=True), key=itemgetter(0)
+        ):
+            yield [index for _, index in members]
 
 
 class UnionFind:
@@ -238,24 +254,20 @@ def group_articles(
             other = first_by_hash.setdefault(digest, article)
             if other != article:
                 sets.union(other, article)
-    bands = NUM_PERM // BAND_ROWS
-    buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
     present = [i for i, s in enumerate(signatures) if s is not None]
-    for i in present:
-        blob = signatures[i]
-        for band in range(bands):
-            key = blob[band * BAND_ROWS * 8 : (band + 1) * BAND_ROWS * 8]
-            buckets[band].setdefault(key, []).append(i)
+    if len(present) < 2:
+        return {article: sets.find(article) for article in article_ids}
+    matrix = np.frombuffer(b"".join(signatures[i] for i in present), dtype="<u8").reshape(
+        len(present), NUM_PERM
+    )
     checked: set[tuple[int, int]] = set()
-    for band_buckets in buckets:
-        for members in band_buckets.values():
-            # every pair of a small bucket; in a big one (a common passage) each member against the first few
-            for position, other in enumerate(members[1:], start=1):
-                for first in members[: min(position, MAX_PAIRS_PER_MEMBER)]:
-                    if (first, other) in checked:
-                        continue
-                    checked.add((first, other))
-                    estimate = float(np.mean(_signature(signatures[first]) == _signature(signatures[other])))
-                    if estimate >= threshold:
-                        sets.union(article_ids[first], article_ids[other])
+    for members in _lsh_buckets(matrix):
+        # every pair of a small bucket; in a big one (a common passage) each member against the first few
+        for position, other in enumerate(members[1:], start=1):
+            for first in members[: min(position, MAX_PAIRS_PER_MEMBER)]:
+                if (first, other) in checked:
+                    continue
+                checked.add((first, other))
+                if float(np.mean(matrix[first] == matrix[other])) >= threshold:
+                    sets.union(article_ids[present[first]], article_ids[present[other]])
     return {article: sets.find(article) for article in article_ids}
