@@ -74,6 +74,9 @@ class ShardTask:
     source_options: SourceOptions = DEFAULT_SOURCE_OPTIONS
     parse_options: ParseOptions = DEFAULT_PARSE_OPTIONS
     align_options: AlignOptions = DEFAULT_ALIGN_OPTIONS
+    #: (folder, name): sources under folder are recorded as name/... (the default corpus's install path
+    #: says nothing about the data and would differ from machine to machine).
+    rename_root: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -126,9 +129,20 @@ def _reject_row(reject: Reject) -> dict[str, Any]:
 def _records(task: ShardTask) -> Iterator[RawRecord | Reject]:
     for piece in task.spec.slices:
         try:
-            yield from read_slice(piece, task.source_options)
+            for record in read_slice(piece, task.source_options):
+                if task.rename_root is not None:
+                    record.source = _renamed(record.source, *task.rename_root)
+                yield record
         except Exception as error:  # a reader bug must not lose the rest of the shard
             yield Reject(source=piece.path, reason="read_error", detail=f"{type(error).__name__}: {error}")
+
+
+def _renamed(source: str, folder: str, name: str) -> str:
+    path = Path(source)
+    try:
+        return f"{name}/{path.relative_to(folder).as_posix()}"
+    except ValueError:
+        return source
 
 
 def process_shard(task: ShardTask) -> ShardResult:
@@ -668,7 +682,12 @@ def build(
     output_dir = Path(output_dir).absolute()
     _recover(output_dir)
     _check_output(output_dir, overwrite)
-    inputs = [Path(p) for p in inputs] if inputs else _default_inputs()
+    rename_root = None
+    if inputs:
+        inputs = [Path(p) for p in inputs]
+    else:
+        inputs = _default_inputs()
+        rename_root = (str(inputs[0]), "default-corpus")
     for path in inputs:
         if not path.exists():
             raise FileNotFoundError(f"input {path} does not exist")
@@ -693,6 +712,7 @@ def build(
             source_options,
             parse_options,
             align_options,
+            rename_root,
         )
         for spec in specs
     ]

@@ -193,9 +193,17 @@ def test_duplicate_ids_across_inputs_are_rejected(tmp_path):
     assert result.inputs == 5
 
 
-def test_default_corpus_builds(tmp_path):
+def test_default_corpus_builds_with_machine_independent_sources(tmp_path):
+    from captionset.corpus import default_corpus_dir
+
     result = build(None, tmp_path / "ds", workers=1)
-    assert result.articles > 0 and result.captions > 0
+    shipped = sorted(p.name for p in default_corpus_dir().glob("*.txt"))
+    assert result.articles + result.num_rejects == len(shipped) > 0 and result.captions > 0
+    sources = pd.read_parquet(tmp_path / "ds" / "articles")["source"]
+    assert sorted(sources) == [
+        f"default-corpus/{name}" for name in shipped if f"default-corpus/{name}" in set(sources)
+    ]
+    assert sources.str.startswith("default-corpus/").all()
     assert (tmp_path / "ds" / "README.md").is_file()
 
 
