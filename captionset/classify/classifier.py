@@ -1,42 +1,170 @@
-"""The block classifier: signals combined per block, then made consistent across the article."""
+"""The block classifier: a small learned model over block features, then structural rules.
+
+Two stages of one-vs-rest logistic regression (weights in ``model.json``, trained by
+``scripts/train_classifier.py``): stage 1 scores each block from its own, its neighbours' and its
+article's features; stage 2 adds the stage-1 scores of the neighbouring blocks and of the blocks that end
+in the same style, because captions come in runs and share a style within a page. Rules then settle what
+structure decides: the first block is the title, a bullet block before the story is the highlights, a
+date line at the end is the byline, known widget headings are boilerplate.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
 from ..model import Block
 from . import signals
+from .features import FEATURE_NAMES, article_features
+
+#: Classes the model tells apart (title and highlights are decided by position and form).
+MODEL_CLASSES: tuple[str, ...] = ("body", "caption", "other", "boilerplate", "byline")
+#: Stage-2 features: stage-1 scores of the neighbours and of blocks with the same ending style.
+STAGE2_FEATURES: tuple[str, ...] = (
+    "s1_self_caption",
+    "s1_self_body",
+    "s1_prev_caption",
+    "s1_prev_body",
+    "s1_prev_other",
+    "s1_next_caption",
+    "s1_next_body",
+    "s1_next_other",
+    "s1_prev2_caption",
+    "s1_next2_caption",
+    "s1_article_caption",
+    "s1_same_ending_caption",
+    "s1_same_ending_body",
+)
+#: Blocks of at most this many words with no closing punctuation read as sub-headings when not captions.
+SUBHEADING_MAX_WORDS = 20
+MODEL_FILE = "model.json"
 
 
-def _label_block(block: Block, position: int, count: int) -> tuple[str, float]:
-    text = block.text
-    lines = [line for line in text.splitlines() if line.strip()]
-    words = text.split()
-    if position == 0:
-        return "title", 0.95
-    if lines and all(signals.BULLET_LINE.match(line) for line in lines):
-        return "body", 0.6
-    if signals.BYLINE.match(text) and position >= count - 2:
-        return "byline", 0.9
-    if signals.BOILERPLATE.match(text):
-        return "boilerplate", 0.85
-    closed = bool(signals.CLOSING_PUNCT.search(text))
-    if signals.BRACKET_CREDIT.search(text) or signals.TRAILING_CREDIT.search(text):
-        return ("video_caption" if signals.VIDEO_CUE.search(text) else "photo_caption"), 0.8
-    if not closed and len(words) >= 6:
-        return ("video_caption" if signals.VIDEO_CUE.search(text) else "photo_caption"), 0.6
-    if not closed and len(words) < 6:
-        return "subheading", 0.5
-    return "body", 0.7
+@lru_cache(maxsize=1)
+def load_model() -> dict[str, Any]:
+    """The shipped model (parsed once per process)."""
+    text = resources.files(__package__).joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    model = json.loads(text)
+    if tuple(model["features"]) != FEATURE_NAMES:
+        raise ValueError("model.json was trained on other features: run scripts/train_classifier.py")
+    return model
 
 
-def classify_blocks(blocks: list[Block]) -> None:
-    """Label blocks in place (label, score, and caption fields for captions)."""
-    count = len(blocks)
+def stage_matrices(stage: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """The arrays of one model stage, built once and cached on the stage dict."""
+    cached = stage.get("_arrays")
+    if cached is None:
+        if stage.get("kind") == "mlp":
+            cached = tuple(np.array(stage[key], dtype=float) for key in ("w1", "b1", "w2", "b2"))
+        else:
+            weights = np.array([stage["weights"][c] for c in MODEL_CLASSES], dtype=float).T
+            biases = np.array([stage["bias"][c] for c in MODEL_CLASSES], dtype=float)
+            cached = (weights, biases)
+        stage["_arrays"] = cached
+    return cached
+
+
+def predict_stage(x: np.ndarray, stage: dict[str, Any]) -> np.ndarray:
+    """Class probabilities (blocks x ``MODEL_CLASSES``): normalised one-vs-rest logistic, or a small network."""
+    arrays = stage_matrices(stage)
+    if len(arrays) == 4:
+        w1, b1, w2, b2 = arrays
+        z = np.tanh(x @ w1 + b1) @ w2 + b2
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+    else:
+        weights, biases = arrays
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ weights + biases, -30.0, 30.0)))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def stage2_rows(x: np.ndarray, probs: np.ndarray, endings: list[str]) -> np.ndarray:
+    """Append the stage-2 context features (from stage-1 probabilities) to the feature matrix."""
+    count = x.shape[0]
+    cap, body, other = 1, 0, 2
+    extra = np.zeros((count, len(STAGE2_FEATURES)))
+    if count == 0:
+        return np.hstack([x, extra])
+    inner = max(count - 1, 1)
+    extra[:, 0] = probs[:, cap]
+    extra[:, 1] = probs[:, body]
+    extra[2:, 2] = probs[1:-1, cap]
+    extra[2:, 3] = probs[1:-1, body]
+    extra[2:, 4] = probs[1:-1, other]
+    extra[:-1, 5] = probs[1:, cap]
+    extra[:-1, 6] = probs[1:, body]
+    extra[:-1, 7] = probs[1:, other]
+    extra[3:, 8] = probs[1:-2, cap]
+    extra[:-2, 9] = probs[2:, cap]
+    extra[:, 10] = probs[1:, cap].sum() / inner
+    groups: dict[str, list[int]] = {}
+    for i in range(1, count):
+        groups.setdefault(endings[i], []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            cap_sum = probs[members, cap].sum()
+            body_sum = probs[members, body].sum()
+            for i in members:
+                extra[i, 11] = (cap_sum - probs[i, cap]) / (len(members) - 1)
+                extra[i, 12] = (body_sum - probs[i, body]) / (len(members) - 1)
+    return np.hstack([x, extra])
+
+
+def model_probabilities(texts: list[str], model: dict[str, Any]) -> np.ndarray:
+    """Stage-2 class probabilities (blocks x ``MODEL_CLASSES``) for the block texts of one article."""
+    x, endings = article_features(texts)
+    probs = predict_stage(x, model["stage1"])
+    if "stage2" in model:
+        probs = predict_stage(stage2_rows(x, probs, endings), model["stage2"])
+    return probs
+
+
+def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+    """(label, confidence) for every block text of one article, in order."""
+    count = len(texts)
+    if count == 0:
+        return []
+    probs = model_probabilities(texts, model or load_model())
+    best_of = probs.argmax(axis=1).tolist()
+    best_p = probs.max(axis=1).tolist()
+    labels: list[tuple[str, float]] = [("title", 0.95)]
     seen_body = False
-    for position, block in enumerate(blocks):
-        label, score = _label_block(block, position, count)
-        if label == "body" and not seen_body and signals.BULLET_LINE.match(block.text):
-            label = "highlight"
+    for i in range(1, count):
+        text = texts[i]
+        label, score = MODEL_CLASSES[best_of[i]], best_p[i]
+        lines = [line for line in text.splitlines() if line.strip()]
+        bullets = bool(lines) and all(signals.BULLET_LINE.match(line) for line in lines)
+        if bullets and not seen_body and i <= 5:
+            label, score = "highlight", max(score, 0.8)
+        elif signals.is_byline(text) and i >= count - 2:
+            label, score = "byline", max(score, 0.9)
+        elif signals.is_boilerplate(text):
+            label, score = "boilerplate", max(score, 0.85)
+        elif label == "byline" and i < count - 3 and i > 3:
+            # A byline inside the story is a stray author or date line.
+            label = "other"
+        elif label == "caption" and signals.is_credit_only(text):
+            label = "photo_caption"
+        if label == "caption":
+            label = "video_caption" if signals.has_video_cue(text) else "photo_caption"
+        elif (
+            label == "other"
+            and not signals.closes_sentence(text)
+            and len(text.split()) <= SUBHEADING_MAX_WORDS
+        ):
+            label = "subheading"
         seen_body = seen_body or label == "body"
+        labels.append((label, round(min(max(score, 0.0), 1.0), 4)))
+    return labels
+
+
+def classify_blocks(blocks: list[Block], model: dict[str, Any] | None = None) -> None:
+    """Label blocks in place (label, score, and caption fields for captions)."""
+    for block, (label, score) in zip(blocks, label_texts([b.text for b in blocks], model), strict=True):
         block.label, block.score = label, score
         if block.is_caption:
             block.caption_label, block.credit, block.cues = signals.caption_fields(block.text)

@@ -1,65 +1,243 @@
-"""Named, compiled patterns that a careful reader uses to tell captions from story text."""
+"""Named, compiled patterns that a careful reader uses to tell captions from story text.
+
+Each pattern is generic (it names kinds of text, never strings of one article). The patterns that look
+at how a block ends run on its last ``TAIL`` characters only, which keeps classifying fast.
+"""
 
 from __future__ import annotations
 
 import re
 
-# "Devastation: This is the moment ..." - a short capitalised label before a colon opens many captions.
-LABEL_PREFIX = re.compile(r"^(?P<label>[A-Z0-9][\w'’&.\- ]{0,38}?[\w'’.]):\s+(?=\S)")
-# Credits in brackets at the end: "(Image: Getty)", "(Picture: PA)", "(AP Photo/Name)", "(Evan Vucci / AP)".
+#: How many closing characters of a block the end-anchored patterns look at.
+TAIL = 160
+
+# Picture agencies and sources that credit lines name ("Getty Images", "AP Photo", "Reuters", "iStock").
+AGENCY = (
+    r"(?i:getty(?:\s?images)?|reuters|ap(?:\s?photo)?|associated\s+press|afp|pa(?:\s(?:wire|media|images))?|"
+    r"epa(?:-efe)?|efe|shutterstock|alamy|rex(?:\s?features|/shutterstock)?|splash(?:\s?news)?|bloomberg|"
+    r"zuma(?:\s?press)?|xinhua|anadolu|sipa|istock(?:photo)?|unsplash|pixabay|pexels|wikimedia(?:\s?commons)?|"
+    r"flickr|nasa|handout|supplied|pool|backgrid|mega|wenn|ani|pti|kyodo|yonhap|canadian\s+press|"
+    r"press\s+association|usa\s?today(?:\s?sports)?|imagn|tass|sputnik|dpa|abaca|bbc|cnn|nbc|cbs|abc|"
+    r"instagram|twitter|x|facebook|youtube|tiktok|file|courtesy)"
+)
+# A word that introduces a credit ("Credit:", "Photo:", "Image credit:", "Picture:", "Source:").
+CREDIT_WORD = r"(?i:image\s+credits?|photo\s+credits?|credits?|photo(?:graph)?s?|pictures?|pics?|images?|illustrations?|source|video|footage|file)"
+# A credit in brackets closing a caption: "(Image: Getty)", "(Picture: PA)", "(AP Photo/Name)", "[File: Reuters]".
 BRACKET_CREDIT = re.compile(
-    r"\s*[\(\[](?P<credit>(?:image|photo|picture|photograph|pic|credit|video|footage|illustration)s?"
-    r"(?:\s+credits?)?\s*:[^\)\]]{1,80}|[^\(\)\[\]]{0,60}(?:photo|getty|reuters|ap|afp|pa|epa|images?|shutterstock|"
-    r"alamy|rex|splash|handout|supplied)[^\(\)\[\]]{0,40})[\)\]]\s*$",
+    r"[\(\[](?P<credit>(?:" + CREDIT_WORD + r")\s*:[^\(\)\[\]]{1,90}|"
+    r"[^\(\)\[\]]{0,60}?\b" + AGENCY + r"\b[^\(\)\[\]]{0,60}|"
+    r"(?:photo|video|image|picture)s?\s+(?:by|courtesy\s+of)\s[^\(\)\[\]]{1,80}|"
+    r"[^\(\)\[\]\s]{1,40}/[^\(\)\[\]]{1,80})[\)\]]\W{0,3}$",
     re.I,
 )
+# A bracketed capitalised name closing a caption: "(Carlos Saucedo)", "(Unsplash)".
+BRACKET_NAME = re.compile(r"\((?P<credit>[A-Z][\w.'’&-]*(?: [A-Z][\w.'’&-]*){0,4})\)\W{0,2}$")
 # Credits introduced by a word at the end: "Credit: Getty", "Photo by Kevin / AP", "Image: Vjeran Pavic".
 TRAILING_CREDIT = re.compile(
-    r"(?:^|[\s.])(?P<credit>(?:image credits?|credits?|photo(?:graph)?s?|picture|pic|image|illustration)"
-    r"\s*(?::|by)\s*[^.!?]{1,80})$",
+    r"(?:^|(?<=[.,;|—–(-])\s*|\s(?=[A-Z]))(?P<credit>(?:" + CREDIT_WORD + r")\s*(?::|\b(?i:by)\b|\|)\s*"
+    r"[^:!?]{1,90}?|(?i:courtesy)(?:\s+of)?\s+[^.!?]{1,80}?|(?:—|–|-)\s*" + AGENCY + r"\s+pic)\s*$"
+)
+# A photographer / agency pair closing a caption: "Stefan Rousseau/via Reuters", "PAUL SANCYA / AP",
+# "Spencer Platt/Getty Images News/Getty Images", "Nicky J Sims/Getty Images Europe".
+SLASH_CREDIT = re.compile(
+    r"(?:^|[\s.,;])(?P<credit>(?:[A-Z][\w.'’-]*\s?){1,3}\s?/\s?(?:via\s+)?[\w.'’ -]{0,30}?\b"
+    + AGENCY
+    + r"\b(?:[\w /.'’-]{0,40})?)\s*$"
+)
+# An agency name alone closing a caption after its last sentence: "... in 2017. Getty Images".
+BARE_AGENCY = re.compile(r"(?:[.!?]\s+|\s)(?P<credit>(?=[A-Z])" + AGENCY + r"(?:\s+(?i:images))?)\s*$")
+# A short capitalised phrase after the last full stop: "... from the air. SIA/EFAK/YPPOA" (a credit line).
+TAIL_PHRASE = re.compile(
+    r"[.!?][\"'’”)]?\s+(?P<credit>[A-Z][\w.'’&/-]*(?:\s+(?:[A-Z][\w.'’&/-]*|of|for|the|via|and|/)){0,6})\s*$"
+)
+# Words of a credit-only block ("Photo: AP", "Getty Images", "(Image: Getty)").
+CREDIT_ONLY = re.compile(
+    r"^[\(\[]?\s*(?:"
+    + CREDIT_WORD
+    + r"\s*(?i:by)?\s*:?\s*)?[^.!?]{0,60}?\b(?=[A-Z])"
+    + AGENCY
+    + r"\b(?:\s*[/|,][^.!?]{0,40})?\s*[\)\]]?\.?$"
+)
+# "Devastation: This is the moment ..." - a short capitalised label before a colon opens many captions.
+LABEL_PREFIX = re.compile(r"^(?P<label>[A-Z0-9](?:[\w'’&\-]|\.(?! )| (?! )){0,38}?[\w'’.]):\s+(?=\S)")
+# Words that point at what is shown: "(pictured)", "left", "above", "seen here".
+PICTURED_CUE = re.compile(
+    r"\b(pictured|picture above|from left|left|right|centre|center|above|below|top|bottom|inset|"
+    r"seen here|in this (?:photo|image|picture|file photo)|file photo|this photo|this image)\b",
     re.I,
 )
-# Words that point at what is shown: "(pictured)", "left", "above".
-PICTURED_CUE = re.compile(
-    r"\b(pictured|picture above|left|right|centre|center|above|below|top|bottom|inset)\b", re.I
-)
 # Video captions and player titles speak of footage, clips and "the moment".
-VIDEO_CUE = re.compile(r"\b(video|footage|clip|watch|filmed|the moment|livestream|play(?:ing)?\b)", re.I)
+VIDEO_CUE = re.compile(
+    r"\b(videos?|footage|clip|watch(?:ing)?|filmed|the moment|livestream|media playback|"
+    r"newscast|broadcast|(?:\d{1,2}:\d{2}\s*$))",
+    re.I,
+)
 # Closing punctuation of a sentence in running text (quotes and brackets may follow it).
 CLOSING_PUNCT = re.compile(r"[.!?…][\"'’”\)\]]*$")
-# A byline or date stamp line: "By Jane Doe 16/02/2016 11:12:00".
+# A byline or date stamp line: "By Jane Doe 16/02/2016 11:12:00", "Published May 7, 2025".
 BYLINE = re.compile(
-    r"^(?:By\s+[^\n]{2,200}?\s*)?\d{1,2}/\d{1,2}/\d{4}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$|^By\s+[A-Z][^\n]{1,80}$"
+    r"^(?:By\s+[^\n]{2,200}?\s*)?\d{1,2}/\d{1,2}/\d{4}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$|^By\s+[A-Z][^\n]{1,100}$"
+)
+# A date stamp anywhere: "16/02/2016", "2024-04-27".
+DATE_STAMP = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+# A month name followed by a day ("May 7", "Nov. 8") or a weekday: captions and datelines often date a scene.
+DATE_WORDS = re.compile(
+    r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b|"
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
 )
 # Page furniture that is the same on every site: ad slots, share widgets, related-link headings.
 BOILERPLATE = re.compile(
-    r"^(?:advertisement|popular articles|related articles?|related|read more|more from|share this( article)?|"
+    r"^(?:advertisement|popular articles|related articles?|related|read more|more from|share this( article| story)?|"
     r"share|comments?|most read|most popular|trending|sign up|subscribe|you may also like\.{0,3}|"
-    r"recommended|story continues below|continue reading|reply)\s*:?$",
+    r"recommended|story continues below|continue reading|reply|up next|more stories|copy link|email|"
+    r"print|follow us|latest news|more on this story|top stories|watch next|related stories|read next)\s*:?$",
     re.I,
 )
+# Words of page furniture anywhere in a block: newsletters, cookies, sharing, sign-in prompts.
+FURNITURE_WORDS = re.compile(
+    r"\b(?:advertisement|newsletter|subscribe|subscription|sign up|sign in|log in|logged in|cookies?|"
+    r"privacy policy|terms of (?:service|use)|all rights reserved|copyright|click here|tap here|"
+    r"download (?:the|our) app|follow us|share this|read more|most read|continue reading|"
+    r"story continues|recommended|sponsored|affiliate|commission|bookmark)\b|©",
+    re.I,
+)
+# Reported speech and attribution: body paragraphs quote and attribute; captions rarely do.
+REPORTING = re.compile(
+    r"\b(?:said|says|told|according to|added|explained|stated|claimed|wrote|asked|insisted|warned)\b", re.I
+)
+# Pronouns of the writer or reader: first and second person mark running text or furniture, not captions.
+PERSONAL = re.compile(r"\b(?:I|I'm|I’m|we|We|my|My|our|Our|you|You|your|Your)\b")
+# Past-tense forms typical of narration ("was", "had", "-ed").
+PAST_TENSE = re.compile(r"\b(?:was|were|had|did|said|told)\b|\b\w{3,}ed\b", re.I)
+# Present-tense forms typical of captions ("is seen", "walks", "are pictured").
+PRESENT_TENSE = re.compile(
+    r"\b(?:is|are|stands?|sits?|walks?|looks?|poses?|holds?|waits?|arrives?|gathers?|"
+    r"takes?|speaks?|shows?|attends?|leaves?|carr(?:y|ies)|seen)\b"
+)
+# A web address or handle: embeds, share links and furniture.
+URL = re.compile(r"https?://|www\.|\.com\b|@\w")
 # A bullet line, as in highlights and lists.
-BULLET_LINE = re.compile(r"^\s*[•\-\*·▪●]\s+")
+BULLET_LINE = re.compile(r"^\s*[•\-\*·▪●–—]\s+")
+# A sentence boundary inside a block: ". The" (used to count sentences).
+SENTENCE_BREAK = re.compile(r"[.!?][\"'’”)]?\s+[A-Z\"'‘“]")
+# Words that start with a capital (title-case ratio), words in capitals ("BREAKING"), -ed and -ing forms.
+CAPITALISED_WORD = re.compile(r"(?<!\S)[\"'‘“(]?[A-Z]")
+UPPER_WORD = re.compile(r"\b[A-Z]{2,}\b")
+ED_WORD = re.compile(r"\w\w\wed\b")
+ING_WORD = re.compile(r"\w\wing\b")
+# Any digit (numbers and dates).
+DIGIT = re.compile(r"\d")
+# Word tokens for overlap between blocks.
+WORD = re.compile(r"[a-z0-9]+")
+# A label prefix that ends in a credit word ("... Credit:") is a credit, not a label.
+CREDIT_TAIL_WORD = re.compile(r"\b" + CREDIT_WORD + r"$")
+# A leading "Credit"/"Photo" word left over after matching a credit, stripped from the credit value.
+CREDIT_LEAD = re.compile(r"^(?:" + CREDIT_WORD + r")\s*(?::|\bby\b|\|)\s*", re.I)
+
+#: Lower-case words that a credit-only line may hold ("photo by X via AP", "courtesy of the X").
+CREDIT_FILLERS = frozenset(
+    [
+        "by",
+        "via",
+        "of",
+        "for",
+        "and",
+        "the",
+        "photo",
+        "photos",
+        "image",
+        "images",
+        "picture",
+        "pictures",
+        "credit",
+        "credits",
+        "courtesy",
+        "source",
+        "file",
+    ]
+)
+
+_CREDIT_PATTERNS = (
+    ("bracket", BRACKET_CREDIT),
+    ("word", TRAILING_CREDIT),
+    ("slash", SLASH_CREDIT),
+    ("agency", BARE_AGENCY),
+    ("bracket_name", BRACKET_NAME),
+)
+
+
+def closes_sentence(text: str) -> bool:
+    """Does the block end like a sentence of running text?"""
+    return bool(CLOSING_PUNCT.search(text, max(0, len(text) - 8)))
+
+
+def credit_match(text: str) -> tuple[str, str, int] | None:
+    """The credit closing a block as (kind, credit, start offset), or None.
+
+    Kinds: ``bracket`` "(Image: Getty)", ``word`` "Credit: Rex", ``slash`` "Name/AP", ``agency`` "Getty Images",
+    ``bracket_name`` "(Carlos Saucedo)".
+    """
+    offset = max(0, len(text) - TAIL)
+    tail = text[offset:]
+    for kind, pattern in _CREDIT_PATTERNS:
+        match = pattern.search(tail)
+        if match:
+            credit = match.group("credit").strip(" \t\n\xa0.,;|—–-")
+            if kind != "bracket_name" and kind != "agency":
+                credit = CREDIT_LEAD.sub("", credit).strip() or credit
+            if credit:
+                return kind, credit, offset + match.start("credit")
+    return None
+
+
+def is_credit_only(text: str) -> bool:
+    """A block that is nothing but a photo credit ("(Image: Getty)", "Photo: AP", "Getty Images")."""
+    stripped = text.strip()
+    if len(stripped) > 90:
+        return False
+    words = stripped.split()
+    if len(words) <= 6 and CREDIT_ONLY.match(stripped):
+        # Names and agencies only: no lower-case word beyond the few that credits use.
+        return all(not w[0].islower() or w.strip("():[]").lower() in CREDIT_FILLERS for w in words)
+    match = credit_match(stripped)
+    return bool(match and match[2] <= 2 and match[0] in ("bracket", "word"))
+
+
+def label_prefix(text: str) -> str | None:
+    """The short label before a colon that opens a caption ("Devastation: ..." -> "Devastation")."""
+    match = LABEL_PREFIX.match(text)
+    if not match:
+        return None
+    label = match.group("label")
+    if len(label.split()) > 4 or CREDIT_LEAD.match(text) or CREDIT_TAIL_WORD.search(label):
+        return None
+    return label
+
+
+def pictured_cues(text: str) -> tuple[str, ...]:
+    """Position words of a caption ("pictured", "left", "above"), lower-cased, first occurrence order."""
+    return tuple(dict.fromkeys(m.lower() for m in PICTURED_CUE.findall(text)))
+
+
+def has_video_cue(text: str) -> bool:
+    """Does the text speak of a video (footage, clip, "the moment", a player's duration)?"""
+    return bool(VIDEO_CUE.search(text))
+
+
+def is_boilerplate(text: str) -> bool:
+    """A whole block that is a widget heading or furniture label ("Advertisement", "Popular Articles")."""
+    return len(text) <= 40 and bool(BOILERPLATE.match(text.strip()))
+
+
+def is_byline(text: str) -> bool:
+    """An author and/or date line ("By Jane Doe 16/02/2016 11:12:00")."""
+    return len(text) <= 220 and "\n" not in text and bool(BYLINE.match(text.strip()))
 
 
 def caption_fields(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
     """Extract (label prefix, credit, position cues) from a caption's text."""
-    label = None
-    match = LABEL_PREFIX.match(text)
-    if match and len(match.group("label").split()) <= 4:
-        label = match.group("label")
-    credit = None
-    match = BRACKET_CREDIT.search(text) or TRAILING_CREDIT.search(text)
-    if match:
-        credit = match.group("credit").strip()
-        credit = (
-            re.sub(
-                r"^(?:image credits?|credits?|photo(?:graph)?s?|picture|pic|image|illustration)\s*(?::|by)\s*",
-                "",
-                credit,
-                flags=re.I,
-            ).strip()
-            or credit
-        )
-    cues = tuple(dict.fromkeys(m.lower() for m in PICTURED_CUE.findall(text)))
-    return label, credit, cues
+    match = credit_match(text)
+    credit = match[1] if match else None
+    if credit is None and is_credit_only(text):
+        credit = text.strip(" ()[]")
+    return label_prefix(text), credit, pictured_cues(text)

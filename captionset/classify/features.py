@@ -1,0 +1,660 @@
+"""Block features: what a careful reader sees in a block, its neighbours and its article, as numbers.
+
+``block_raw`` describes one block on its own (plain Python: word sets and a few end-anchored
+patterns, gated so that ordinary paragraphs skip them). ``article_features`` adds, with numpy and once
+per article, the features of the neighbouring blocks (captions come in runs and interrupt the story's
+flow), the block's place in the article, and article-level statistics (captions of one page share a
+style, for example all ending in "(Picture: X)").
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+
+from . import signals
+
+#: Names of the per-block features, in vector order.
+BLOCK_FEATURES: tuple[str, ...] = (
+    "log_words",
+    "words_le3",
+    "words_le8",
+    "words_9_25",
+    "words_26_60",
+    "words_gt60",
+    "closes",
+    "ends_quote",
+    "ends_colon",
+    "ends_paren",
+    "ends_open",
+    "ends_digit",
+    "sentences",
+    "multi_line",
+    "starts_lower",
+    "starts_digit",
+    "starts_quote",
+    "starts_bullet",
+    "starts_by",
+    "label_prefix",
+    "credit_bracket",
+    "credit_word",
+    "credit_slash",
+    "credit_agency",
+    "credit_bracket_name",
+    "credit_only",
+    "tail_phrase",
+    "pictured",
+    "position_cue",
+    "video_cue",
+    "quotes",
+    "reporting",
+    "personal",
+    "past",
+    "present",
+    "title_case",
+    "all_caps",
+    "digits",
+    "date_words",
+    "date_stamp",
+    "url",
+    "furniture",
+    "boilerplate",
+    "byline",
+    "open_le8",
+    "open_9_25",
+    "open_26_60",
+    "open_present",
+    "open_no_verbs",
+    "closed_le8",
+    "open_title_case",
+    "open_lower_prose",
+    "starts_determiner",
+    "article_words",
+    "commas",
+    "ing_words",
+    "near_copy",
+    "near_copied",
+)
+#: Per-block features copied from the previous and the next block.
+NEIGHBOUR_FEATURES: tuple[str, ...] = (
+    "closes",
+    "log_words",
+    "words_le8",
+    "credit_bracket",
+    "credit_word",
+    "credit_slash",
+    "credit_agency",
+    "label_prefix",
+    "pictured",
+    "reporting",
+    "quotes",
+    "title_case",
+    "near_copy",
+    "starts_bullet",
+    "open_9_25",
+    "open_lower_prose",
+)
+#: Features of a block's place in its article and of the article as a whole.
+CONTEXT_FEATURES: tuple[str, ...] = (
+    "rel_position",
+    "is_second",
+    "is_third",
+    "near_end",
+    "is_last",
+    "article_open_share",
+    "article_credit_share",
+    "same_credit_style",
+    "open_x_open_share",
+    "rel_length",
+    "neighbour_same_ending",
+    "next_is_end",
+    "run_open",
+    "open_prose_x_story_closes",
+    "open_prose_group",
+)
+FEATURE_NAMES: tuple[str, ...] = (
+    BLOCK_FEATURES
+    + tuple(f"prev_{name}" for name in NEIGHBOUR_FEATURES)
+    + tuple(f"next_{name}" for name in NEIGHBOUR_FEATURES)
+    + CONTEXT_FEATURES
+)
+_INDEX = {name: i for i, name in enumerate(BLOCK_FEATURES)}
+_NEIGHBOUR_INDEX = np.array([_INDEX[name] for name in NEIGHBOUR_FEATURES])
+_OPEN_QUOTES = frozenset("\"'‘“«")
+_CLOSE_QUOTES = frozenset("\"'’”»")
+_BULLETS = frozenset("•-*·▪●–—")
+_SENTENCE_END = frozenset(".!?…")
+
+# Word sets (lower-case tokens): set lookups are much faster than word-alternation patterns.
+REPORTING_WORDS = frozenset(
+    [
+        "said",
+        "says",
+        "told",
+        "according",
+        "added",
+        "explained",
+        "stated",
+        "claimed",
+        "wrote",
+        "asked",
+        "insisted",
+        "warned",
+        "announced",
+    ]
+)
+PERSONAL_WORDS = frozenset(["i", "we", "my", "our", "you", "your", "me", "i'm", "we're", "you're"])
+PAST_WORDS = frozenset(
+    ["was", "were", "had", "did", "said", "told", "became", "went", "came", "made", "took"]
+)
+PRESENT_WORDS = frozenset(
+    [
+        "is",
+        "are",
+        "stands",
+        "sits",
+        "walks",
+        "looks",
+        "poses",
+        "holds",
+        "waits",
+        "arrives",
+        "gathers",
+        "takes",
+        "speaks",
+        "shows",
+        "attends",
+        "leaves",
+        "carries",
+        "seen",
+        "pictured",
+        "smiles",
+        "wears",
+        "waves",
+        "appears",
+        "lies",
+        "plays",
+    ]
+)
+VIDEO_WORDS = frozenset(
+    ["video", "videos", "footage", "clip", "clips", "watch", "filmed", "livestream", "playback", "moment"]
+)
+DATE_WORDS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
+FURNITURE_TOKENS = frozenset(
+    [
+        "advertisement",
+        "newsletter",
+        "newsletters",
+        "subscribe",
+        "subscription",
+        "subscribers",
+        "cookie",
+        "cookies",
+        "privacy",
+        "copyright",
+        "sponsored",
+        "affiliate",
+        "commission",
+        "bookmark",
+        "login",
+        "signup",
+        "download",
+        "comments",
+        "trending",
+        "recommended",
+    ]
+)
+# Phrases of page furniture (checked as substrings of the lower-cased text of short blocks).
+FURNITURE_PHRASES = (
+    "sign up",
+    "sign in",
+    "log in",
+    "click here",
+    "tap here",
+    "read more",
+    "follow us",
+    "share this",
+    "most read",
+    "continue reading",
+    "terms of",
+    "all rights reserved",
+    "©",
+)
+# Words that trigger the end-anchored credit patterns: credit words and picture agencies.
+CREDIT_TRIGGERS = frozenset(
+    [
+        "credit",
+        "credits",
+        "photo",
+        "photos",
+        "photograph",
+        "picture",
+        "pictures",
+        "pic",
+        "image",
+        "images",
+        "illustration",
+        "source",
+        "video",
+        "footage",
+        "file",
+        "courtesy",
+        "getty",
+        "reuters",
+        "ap",
+        "afp",
+        "pa",
+        "epa",
+        "efe",
+        "shutterstock",
+        "alamy",
+        "rex",
+        "splash",
+        "bloomberg",
+        "zuma",
+        "xinhua",
+        "anadolu",
+        "sipa",
+        "istock",
+        "istockphoto",
+        "unsplash",
+        "pixabay",
+        "pexels",
+        "wikimedia",
+        "flickr",
+        "nasa",
+        "handout",
+        "supplied",
+        "pool",
+        "backgrid",
+        "mega",
+        "wenn",
+        "ani",
+        "pti",
+        "kyodo",
+        "yonhap",
+        "press",
+        "tass",
+        "sputnik",
+        "dpa",
+        "abaca",
+        "bbc",
+        "cnn",
+        "nbc",
+        "cbs",
+        "abc",
+        "instagram",
+        "twitter",
+        "x",
+        "facebook",
+        "youtube",
+        "tiktok",
+        "imagn",
+        "usa",
+    ]
+)
+# Captions describe a scene: they often open with a determiner or a number ("A man ...", "Two ...").
+DETERMINERS = frozenset(
+    [
+        "A",
+        "An",
+        "The",
+        "Two",
+        "Three",
+        "Four",
+        "Five",
+        "Several",
+        "Some",
+        "Many",
+        "Members",
+        "People",
+        "Pictured",
+        "Here",
+        "This",
+        "These",
+        "Police",
+    ]
+)
+ARTICLES = frozenset(("a", "an", "the"))
+#: How many leading characters of a block the lexical features read.
+HEAD = 320
+
+
+#: Raw per-block values computed in Python; ``BLOCK_FEATURES`` are derived from them with numpy.
+RAW_FIELDS: tuple[str, ...] = (
+    "n",
+    "closes",
+    "ends_quote",
+    "ends_colon",
+    "ends_paren",
+    "ends_digit",
+    "sentences",
+    "multi_line",
+    "starts_lower",
+    "starts_digit",
+    "starts_quote",
+    "starts_bullet",
+    "starts_by",
+    "label_prefix",
+    "credit_kind",
+    "credit_only",
+    "tail_phrase",
+    "pictured",
+    "position_cue",
+    "video_cue",
+    "quotes",
+    "reporting",
+    "personal",
+    "past",
+    "present",
+    "title_case",
+    "all_caps",
+    "digits",
+    "date_words",
+    "date_stamp",
+    "url",
+    "furniture",
+    "boilerplate",
+    "byline",
+    "starts_determiner",
+    "article_words",
+    "commas",
+    "ing_words",
+    "near_copy",
+    "near_copied",
+)
+_R = {name: i for i, name in enumerate(RAW_FIELDS)}
+CREDIT_KINDS: tuple[str, ...] = ("bracket", "word", "slash", "agency", "bracket_name")
+_CREDIT_CODE = {kind: i + 1 for i, kind in enumerate(CREDIT_KINDS)}
+# Words that may start a furniture phrase: the phrase list is only searched when one is present.
+_FURNITURE_STARTS = frozenset(
+    ["sign", "log", "click", "tap", "read", "follow", "share", "most", "continue", "terms", "rights"]
+)
+_POSITION_CUES = ("(left", "(right", "(centre", "(center", "from left", "above)", "(top", "(bottom")
+
+
+def block_raw(text: str) -> tuple[tuple, str]:
+    """Raw values of one block (``RAW_FIELDS`` order, near-copy fields left 0) and its ending style.
+
+    The ending style ("closed", "open", "open_long", or a credit style such as "bracket:(picture:") lets
+    the article-level features compare blocks that end alike.
+    """
+    words = text.split()
+    n = len(words) or 1
+    # Lexical cues are read from the head of the block: enough to tell prose from captions, and fast.
+    head = text[:HEAD]
+    head_words = words[:60]
+    hn = len(head_words) or 1
+    low = head.lower()
+    tokens = signals.WORD.findall(low)
+    token_set = set(tokens)
+    last = text[-1]
+    first = text[0]
+    tail = text[-signals.TAIL :]
+    stripped_end = text.rstrip("\"'’”)]»")
+    closes = bool(stripped_end) and stripped_end[-1] in _SENTENCE_END
+    credit = None
+    if (
+        last in ")]"
+        or "/" in tail
+        or not CREDIT_TRIGGERS.isdisjoint(signals.WORD.findall(tail[-60:].lower()))
+    ):
+        credit = signals.credit_match(text)
+    if credit:
+        kind = credit[0]
+        ending = kind
+        if kind in ("bracket", "word") and credit[2]:
+            lead = text[max(0, credit[2] - 12) : credit[2]].split()
+            ending = kind + ":" + (lead[-1].lower() if lead else "")
+    else:
+        kind = None
+        ending = "closed" if closes else "open_long" if n >= 9 else "open"
+    furniture = not FURNITURE_TOKENS.isdisjoint(token_set) or (
+        n <= 40
+        and (
+            "©" in head
+            or (not _FURNITURE_STARTS.isdisjoint(token_set) and any(p in low for p in FURNITURE_PHRASES))
+        )
+    )
+    short = n <= 25
+    raw = (
+        n,
+        closes,
+        last in _CLOSE_QUOTES,
+        last == ":",
+        last in ")]",
+        last.isdigit(),
+        min(len(signals.SENTENCE_BREAK.findall(text, 0, 1000)), 6),
+        "\n" in text,
+        first.islower(),
+        first.isdigit(),
+        first in _OPEN_QUOTES,
+        first in _BULLETS,
+        text.startswith("By "),
+        ":" in text[:45] and signals.label_prefix(text) is not None,
+        _CREDIT_CODE[kind] if kind else 0,
+        n <= 8 and credit is not None and signals.is_credit_only(text),
+        credit is None and not closes and signals.TAIL_PHRASE.search(tail) is not None,
+        "pictured" in token_set,
+        "(" in low and any(cue in low for cue in _POSITION_CUES),
+        not VIDEO_WORDS.isdisjoint(token_set),
+        min(head.count('"') + head.count("“") + head.count(" '") + head.count(" ‘"), 4),
+        not REPORTING_WORDS.isdisjoint(token_set),
+        not PERSONAL_WORDS.isdisjoint(token_set),
+        len(token_set & PAST_WORDS) + low.count("ed ") + low.count("ed,") + low.count("ed."),
+        len(token_set & PRESENT_WORDS),
+        sum(map(str.istitle, head_words)) / hn,
+        sum(map(str.isupper, head_words)) / hn,
+        signals.DIGIT.search(head) is not None,
+        not DATE_WORDS.isdisjoint(token_set),
+        short and signals.DATE_STAMP.search(text) is not None,
+        "http" in low or "www." in low or ".com" in low or "@" in head,
+        furniture,
+        len(text) <= 40 and signals.is_boilerplate(text),
+        short and signals.is_byline(text),
+        words[0] in DETERMINERS if words else False,
+        (tokens.count("the") + tokens.count("a") + tokens.count("an")) / hn,
+        min(head.count(","), 4),
+        min(low.count("ing ") + low.count("ing,") + low.count("ing."), 3),
+        0.0,
+        0.0,
+    )
+    return raw, ending
+
+
+def _near_copies(texts: list[str], raw: np.ndarray) -> None:
+    """Share of each block's word pairs found in another block (captions often repeat a body sentence)."""
+    grams = []
+    for text in texts:
+        if len(text) > 30:
+            w = text.lower().split()
+            grams.append(set(pairwise(w)))
+        else:
+            grams.append(set())
+    seen: set = set()
+    dup: set = set()
+    for gs in grams:
+        dup |= seen & gs
+        seen |= gs
+    if not dup:
+        return
+    col, copied = _R["near_copy"], _R["near_copied"]
+    for i, gs in enumerate(grams):
+        if len(gs) >= 4:
+            share = len(gs & dup) / len(gs)
+            raw[i, col] = share
+            if share > 0.5:
+                # Which block holds the copy matters: a sentence of a longer block repeated in a shorter one.
+                for j, other in enumerate(grams):
+                    if j != i and len(other) > len(gs) and len(gs & other) >= 0.5 * len(gs):
+                        raw[i, copied] = 1.0
+                        break
+
+
+def derive_block_features(raw: np.ndarray) -> np.ndarray:
+    """``BLOCK_FEATURES`` matrix from the raw values (vectorised over the article's blocks)."""
+    count = raw.shape[0]
+    out = np.zeros((count, len(BLOCK_FEATURES)))
+    col = _R
+    n = raw[:, col["n"]]
+    closes = raw[:, col["closes"]]
+    is_open = 1.0 - closes
+    title_case = raw[:, col["title_case"]]
+    present = raw[:, col["present"]]
+    past = raw[:, col["past"]]
+    mid = (n >= 9) & (n <= 25)
+    ends_open = (
+        is_open
+        * (1 - raw[:, col["ends_colon"]])
+        * (1 - raw[:, col["ends_paren"]])
+        * (1 - raw[:, col["ends_quote"]])
+    )
+    # Sentence-like prose that does not end in a full stop: a caption on pages whose story paragraphs do.
+    open_prose = (
+        ends_open
+        * (n >= 9)
+        * (title_case < 0.4)
+        * (raw[:, col["article_words"]] > 0)
+        * (1 - raw[:, col["starts_bullet"]])
+        * (raw[:, col["all_caps"]] < 0.3)
+        * (1 - raw[:, col["furniture"]])
+        * (1 - raw[:, col["url"]])
+    )
+    values = {
+        "log_words": np.log1p(n),
+        "words_le3": n <= 3,
+        "words_le8": n <= 8,
+        "words_9_25": mid,
+        "words_26_60": (n >= 26) & (n <= 60),
+        "words_gt60": n > 60,
+        "ends_open": ends_open,
+        "sentences": raw[:, col["sentences"]] / 3.0,
+        "quotes": raw[:, col["quotes"]] / 4.0,
+        "past": np.minimum(past, 4) / 4.0,
+        "present": np.minimum(present, 4) / 4.0,
+        "commas": raw[:, col["commas"]] / 4.0,
+        "ing_words": raw[:, col["ing_words"]] / 3.0,
+        "article_words": np.minimum(raw[:, col["article_words"]], 0.25) * 4.0,
+        "open_le8": is_open * (n <= 8),
+        "open_9_25": is_open * mid,
+        "open_26_60": is_open * ((n >= 26) & (n <= 60)),
+        "open_present": is_open * (present > 0),
+        "open_no_verbs": is_open * ((past == 0) & (present == 0)),
+        "closed_le8": closes * (n <= 8),
+        "open_title_case": is_open * title_case,
+        "open_lower_prose": open_prose,
+    }
+    kinds = raw[:, col["credit_kind"]]
+    for code, kind in enumerate(CREDIT_KINDS, start=1):
+        values[f"credit_{kind}"] = kinds == code
+    for i, name in enumerate(BLOCK_FEATURES):
+        value = values.get(name)
+        out[:, i] = raw[:, col[name]] if value is None else value
+    return out
+
+
+_CLOSES = _INDEX["closes"]
+_LOG_WORDS = _INDEX["log_words"]
+_OPEN_PROSE = _INDEX["open_lower_prose"]
+_LOG_26 = float(np.log1p(25.5))
+_CREDIT_COLUMNS = np.array([_INDEX[f"credit_{kind}"] for kind in CREDIT_KINDS])
+
+
+def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Feature matrix (blocks x ``FEATURE_NAMES``) of one article, and each block's ending style."""
+    raws: list[tuple] = []
+    endings: list[str] = []
+    for text in texts:
+        raw, ending = block_raw(text)
+        raws.append(raw)
+        endings.append(ending)
+    raw_matrix = np.array(raws, dtype=float).reshape(len(texts), len(RAW_FIELDS))
+    _near_copies(texts, raw_matrix)
+    base = derive_block_features(raw_matrix)
+    count = base.shape[0]
+    inner = max(count - 1, 1)
+    closes = base[:, _CLOSES]
+    neighbours = base[:, _NEIGHBOUR_INDEX]
+    prev = np.zeros_like(neighbours)
+    nxt = np.zeros_like(neighbours)
+    prev[1:] = neighbours[:-1]
+    nxt[:-1] = neighbours[1:]
+    rest = slice(1, None)
+    open_share = float((1.0 - closes[rest]).sum()) / inner
+    has_credit = base[:, _CREDIT_COLUMNS].max(axis=1) if count else np.zeros(0)
+    credit_share = float(has_credit[rest].sum()) / inner
+    closed_long = [i for i in range(1, count) if closes[i] and base[i, _LOG_WORDS] > 2.3]
+    typical = float(np.median(base[closed_long, _LOG_WORDS])) if closed_long else 3.0
+    # Share of long paragraphs (26+ words) that close: high when the story's paragraphs end in a full stop,
+    # which makes sentence-like blocks without one stand out as captions.
+    open_prose = base[:, _OPEN_PROSE]
+    long_rows = (base[:, _LOG_WORDS] > _LOG_26) & (open_prose == 0)
+    long_rows[0] = False
+    story_closes = float(closes[long_rows].mean()) if long_rows.sum() >= 3 else 0.0
+    prose_group = float(open_prose[1:].sum())
+    counts: dict[str, int] = {}
+    for ending in endings[1:]:
+        counts[ending] = counts.get(ending, 0) + 1
+    context = np.zeros((count, len(CONTEXT_FEATURES)))
+    index = np.arange(count)
+    context[:, 0] = index / inner
+    context[:, 1] = index == 1
+    context[:, 2] = index == 2
+    context[:, 3] = index >= count - 3
+    context[:, 4] = index == count - 1
+    context[:, 5] = open_share
+    context[:, 6] = credit_share
+    context[:, 8] = (1.0 - closes) * open_share
+    context[:, 9] = base[:, _LOG_WORDS] - typical
+    context[:, 11] = index + 2 >= count
+    context[:, 13] = open_prose * story_closes
+    context[:, 14] = open_prose * story_closes * min(prose_group, 8.0) / 8.0
+    run = 0
+    runs = [0] * count
+    for i in range(count):
+        run = run + 1 if not closes[i] else 0
+        runs[i] = run
+    for i in range(count - 2, -1, -1):
+        if not closes[i] and runs[i + 1] > runs[i]:
+            runs[i] = runs[i + 1]
+    for i, ending in enumerate(endings):
+        if ending not in ("closed", "open", "open_long"):
+            context[i, 7] = min(counts.get(ending, 1) - 1, 6) / 6.0
+        context[i, 10] = (i > 0 and endings[i - 1] == ending) or (i + 1 < count and endings[i + 1] == ending)
+        context[i, 12] = min(runs[i], 6) / 6.0
+    return np.hstack([base, prev, nxt, context]), endings

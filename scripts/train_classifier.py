@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""Train the block classifier (captionset/classify/model.json) and measure it honestly.
+
+    python scripts/train_classifier.py                  # train on train/ + dev/, write model.json
+    python scripts/train_classifier.py --loso           # leave-one-site-out over dev/ (no model written)
+    python scripts/train_classifier.py --loso --folds 5 # faster: 5 site-grouped folds over dev/
+
+The model is two stages of one-vs-rest L2 logistic regression fitted by Newton's method (IRLS), so
+training is deterministic: the same corpus gives byte-identical weights. Stage 2 is trained on
+out-of-fold stage-1 scores (folds grouped by site) so that it learns how far to trust them on new sites.
+
+Cross-validation never scores an article with a model fitted to its site: for each held-out dev site,
+every train/ and dev/ page of that site is left out of training. Scores follow
+../shared/tools/score_parse.py (credit-only blocks are not scored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from captionset.classify import signals
+from captionset.classify.classifier import (
+    MODEL_CLASSES,
+    STAGE2_FEATURES,
+    label_texts,
+    predict_stage,
+    stage2_rows,
+)
+from captionset.classify.features import FEATURE_NAMES, article_features
+from captionset.segment import segment
+from captionset.text import to_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+MODEL_PATH = ROOT / "captionset" / "classify" / "model.json"
+GOLDEN_PATH = ROOT / "tests" / "golden" / "seed_labels.jsonl"
+CAPTION = {"photo_caption", "video_caption"}
+# Gold label -> model class; title and highlights are settled by rules, so they are not trained on.
+TARGET = {
+    "body": "body",
+    "photo_caption": "caption",
+    "video_caption": "caption",
+    "other": "other",
+    "boilerplate": "boilerplate",
+    "byline": "byline",
+}
+# The project seed is a Daily Mail page: it belongs to that site's group.
+SITE_ALIASES = {"seed": "dailymail.co.uk"}
+
+
+@dataclass
+class Page:
+    name: str
+    site: str
+    split: str
+    texts: list[str]
+    gold: list[dict]
+    rows: np.ndarray
+    endings: list[str]
+    targets: list[int | None]
+
+
+def _dont_care_fn(scorer: Path):
+    """The scorer's rule for blocks it does not score (credit-only lines), or our own equivalent."""
+    if scorer.is_file():
+        spec = importlib.util.spec_from_file_location("score_parse", scorer)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.dont_care
+    return lambda d: (
+        d.get("kind") == "image_credit"
+        or (d["label"] in ("photo_caption", "other") and signals.is_credit_only(d["text"]))
+    )
+
+
+def load_pages(folder: Path, split: str, dont_care) -> list[Page]:
+    pages = []
+    for gold_path in sorted((folder / "gold").glob("*.jsonl")):
+        name = gold_path.stem
+        text, _ = to_text((folder / "text" / f"{name}.txt").read_bytes())
+        gold = [
+            json.loads(line) for line in gold_path.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+        blocks = segment(text)
+        if len(blocks) != len(gold):
+            print(f"skip {split}/{name}: {len(blocks)} blocks vs {len(gold)} gold", file=sys.stderr)
+            continue
+        texts = [b.text for b in blocks]
+        rows, endings = article_features(texts)
+        targets: list[int | None] = []
+        for i, d in enumerate(gold):
+            cls = TARGET.get(d["label"])
+            if i == 0 or cls is None or dont_care(d):
+                targets.append(None)
+            else:
+                targets.append(MODEL_CLASSES.index(cls))
+        site = SITE_ALIASES.get(name, name.split("__")[0])
+        pages.append(Page(name, site, split, texts, gold, rows, endings, targets))
+    return pages
+
+
+def fit_binary(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, iterations: int = 25) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method; x has a leading column of ones (bias)."""
+    d = x.shape[1]
+    beta = np.zeros(d)
+    reg = np.full(d, l2)
+    reg[0] = 1e-6
+    for _ in range(iterations):
+        z = np.clip(x @ beta, -30, 30)
+        p = 1.0 / (1.0 + np.exp(-z))
+        grad = x.T @ (w * (p - y)) + reg * beta
+        hess = (x * (w * p * (1 - p))[:, None]).T @ x + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        beta -= step
+        if np.max(np.abs(step)) < 1e-7:
+            break
+    return beta
+
+
+def fit_stage(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> dict:
+    """One-vs-rest weights for every model class, on standardised features, folded back to raw ones."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    xs = np.hstack([np.ones((x.shape[0], 1)), (x - mean) / scale])
+    weights, bias = {}, {}
+    for k, cls in enumerate(MODEL_CLASSES):
+        beta = fit_binary(xs, (y == k).astype(float), w, l2)
+        raw = beta[1:] / scale
+        weights[cls] = [round(float(v), 6) for v in raw]
+        bias[cls] = round(float(beta[0] - np.sum(raw * mean)), 6)
+    return {"weights": weights, "bias": bias}
+
+
+def fit_mlp(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, *, hidden: int, l2: float, epochs: int, seed: int = 0
+) -> dict:
+    """A one-hidden-layer network (tanh, softmax) by full-batch Adam from a seeded start: reproducible."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    xs = (x - mean) / scale
+    d = xs.shape[1]
+    k = len(MODEL_CLASSES)
+    rng = np.random.default_rng(seed)
+    params = {
+        "w1": rng.normal(0, 1 / np.sqrt(d), (d, hidden)),
+        "b1": np.zeros(hidden),
+        "w2": rng.normal(0, 1 / np.sqrt(hidden), (hidden, k)),
+        "b2": np.zeros(k),
+    }
+    onehot = np.eye(k)[y]
+    weights = (w / w.sum())[:, None]
+    m = {key: np.zeros_like(v) for key, v in params.items()}
+    v2 = {key: np.zeros_like(v) for key, v in params.items()}
+    lr, beta1, beta2 = 0.01, 0.9, 0.999
+    for step in range(1, epochs + 1):
+        h = np.tanh(xs @ params["w1"] + params["b1"])
+        z = h @ params["w2"] + params["b2"]
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        dz = (p - onehot) * weights
+        grads = {"w2": h.T @ dz + l2 * params["w2"], "b2": dz.sum(axis=0)}
+        dh = (dz @ params["w2"].T) * (1 - h * h)
+        grads["w1"] = xs.T @ dh + l2 * params["w1"]
+        grads["b1"] = dh.sum(axis=0)
+        for key, g in grads.items():
+            m[key] = beta1 * m[key] + (1 - beta1) * g
+            v2[key] = beta2 * v2[key] + (1 - beta2) * g * g
+            mhat = m[key] / (1 - beta1**step)
+            vhat = v2[key] / (1 - beta2**step)
+            params[key] -= lr * mhat / (np.sqrt(vhat) + 1e-8)
+    # Fold the standardisation into the first layer so that the runtime sees raw features.
+    w1 = params["w1"] / scale[:, None]
+    b1 = params["b1"] - mean @ w1
+    return {
+        "kind": "mlp",
+        "w1": [[round(float(v), 6) for v in row] for row in w1],
+        "b1": [round(float(v), 6) for v in b1],
+        "w2": [[round(float(v), 6) for v in row] for row in params["w2"]],
+        "b2": [round(float(v), 6) for v in params["b2"]],
+    }
+
+
+def training_arrays(pages: list[Page], dev_weight: float, rows_of=None):
+    xs, ys, ws = [], [], []
+    for page in pages:
+        rows = rows_of(page) if rows_of else page.rows
+        n = sum(1 for t in page.targets if t is not None) or 1
+        # Each page counts about equally (long live blogs must not drown short pages); gold counts more.
+        weight = (dev_weight if page.split == "dev" else 1.0) * 30.0 / (n + 30.0)
+        keep = [i for i, t in enumerate(page.targets) if t is not None]
+        xs.append(rows[keep])
+        ys.extend(page.targets[i] for i in keep)
+        ws.extend([weight] * len(keep))
+    return np.vstack(xs), np.array(ys), np.array(ws)
+
+
+def fit_model(
+    pages: list[Page],
+    *,
+    l2: float,
+    dev_weight: float,
+    folds: int = 4,
+    hidden: int = 0,
+    mlp_l2: float = 1e-4,
+    epochs: int = 600,
+) -> dict:
+    """Stage 1 on block features; stage 2 on out-of-fold stage-1 scores of the same pages."""
+    x, y, w = training_arrays(pages, dev_weight)
+    stage1 = fit_stage(x, y, w, l2)
+    sites = sorted({p.site for p in pages})
+    fold_of = {site: int(hashlib.sha1(site.encode()).hexdigest(), 16) % folds for site in sites}
+    oof: dict[str, list[list[float]]] = {}
+    for f in range(folds):
+        inside = [p for p in pages if fold_of[p.site] != f]
+        outside = [p for p in pages if fold_of[p.site] == f]
+        xf, yf, wf = training_arrays(inside, dev_weight)
+        stage = fit_stage(xf, yf, wf, l2)
+        for page in outside:
+            probs = predict_stage(page.rows, stage)
+            oof[page.name + page.split] = stage2_rows(page.rows, probs, page.endings)
+    x2, y2, w2 = training_arrays(pages, dev_weight, rows_of=lambda p: oof[p.name + p.split])
+    if hidden:
+        stage2 = fit_mlp(x2, y2, w2, hidden=hidden, l2=mlp_l2, epochs=epochs)
+    else:
+        stage2 = fit_stage(x2, y2, w2, l2)
+    return {
+        "version": 1,
+        "features": list(FEATURE_NAMES),
+        "stage2_features": list(STAGE2_FEATURES),
+        "classes": list(MODEL_CLASSES),
+        "training": {
+            "pages": len(pages),
+            "sites": len(sites),
+            "blocks": len(y),
+            "l2": l2,
+            "dev_weight": dev_weight,
+            "folds": folds,
+            "hidden": hidden,
+            "mlp_l2": mlp_l2,
+            "epochs": epochs,
+        },
+        "stage1": stage1,
+        "stage2": stage2,
+    }
+
+
+class Tally:
+    """Caption, media-type and body counts as ../shared/tools/score_parse.py keeps them."""
+
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = self.btp = self.bfp = self.bfn = self.media_ok = self.media_n = 0
+
+    def add(self, page: Page, labels: list[str], dont_care) -> tuple[int, int, int]:
+        tp = fp = fn = 0
+        for d, label in zip(page.gold, labels, strict=True):
+            if dont_care(d):
+                continue
+            gc, pc = d["label"] in CAPTION, label in CAPTION
+            tp += gc and pc
+            fp += pc and not gc
+            fn += gc and not pc
+            gb, pb = d["label"] == "body", label == "body"
+            self.btp += gb and pb
+            self.bfp += pb and not gb
+            self.bfn += gb and not pb
+            if gc and pc:
+                self.media_n += 1
+                self.media_ok += d["label"] == label
+        self.tp += tp
+        self.fp += fp
+        self.fn += fn
+        return tp, fp, fn
+
+    def line(self) -> str:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        bp = self.btp / (self.btp + self.bfp) if self.btp + self.bfp else 0.0
+        br = self.btp / (self.btp + self.bfn) if self.btp + self.bfn else 0.0
+        media = self.media_ok / self.media_n if self.media_n else 0.0
+        return (
+            f"caption_P={p:.3f} caption_R={r:.3f} caption_F1={f1:.3f} tp={self.tp} fp={self.fp} fn={self.fn} "
+            f"media_acc={media:.3f} body_P={bp:.3f} body_R={br:.3f}"
+        )
+
+
+def cross_validate(
+    train: list[Page], dev: list[Page], *, folds: int, dont_care, verbose: bool, **fit
+) -> None:
+    """Leave-one-site-out (or site-grouped k-fold) over dev: no page of a held-out site is trained on."""
+    dev_sites = sorted({p.site for p in dev})
+    if folds:
+        groups = [[s for i, s in enumerate(dev_sites) if i % folds == f] for f in range(folds)]
+    else:
+        groups = [[s] for s in dev_sites]
+    overall, dailymail = Tally(), Tally()
+    per_site = []
+    started = time.perf_counter()
+    for held in groups:
+        held_set = set(held)
+        pages = [p for p in train + dev if p.site not in held_set]
+        model = fit_model(pages, **fit)
+        for page in dev:
+            if page.site not in held_set:
+                continue
+            labels = [label for label, _ in label_texts(page.texts, model)]
+            tp, fp, fn = overall.add(page, labels, dont_care)
+            if page.site == "dailymail.co.uk":
+                dailymail.add(page, labels, dont_care)
+            per_site.append((page.name, tp, fp, fn))
+    kind = f"{folds}-fold site-grouped" if folds else "leave-one-site-out"
+    print(
+        f"{kind} CV over dev ({len(dev)} pages, {len(dev_sites)} sites, {time.perf_counter() - started:.0f}s)"
+    )
+    print(f"  all        {overall.line()}")
+    print(f"  dailymail  {dailymail.line()}")
+    if verbose:
+        for name, tp, fp, fn in per_site:
+            if fp or fn:
+                print(f"    {name:40s} tp={tp} fp={fp} fn={fn}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus")
+    ap.add_argument("--scorer", type=Path, default=SHARED / "tools" / "score_parse.py")
+    ap.add_argument(
+        "--loso", action="store_true", help="cross-validate over dev/ instead of writing the model"
+    )
+    ap.add_argument("--folds", type=int, default=0, help="with --loso: site-grouped folds (0 = one per site)")
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--dev-weight", type=float, default=2.0)
+    ap.add_argument("--hidden", type=int, default=0, help="hidden units of the stage-2 network (0: logistic)")
+    ap.add_argument("--mlp-l2", type=float, default=1e-4)
+    ap.add_argument("--epochs", type=int, default=600)
+    ap.add_argument("--no-dev", action="store_true", help="train on train/ only")
+    ap.add_argument("-o", "--output", type=Path, default=MODEL_PATH)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args()
+    dont_care = _dont_care_fn(a.scorer)
+    train = load_pages(a.corpus / "train", "train", dont_care)
+    dev = load_pages(a.corpus / "dev", "dev", dont_care)
+    fit = {"l2": a.l2, "dev_weight": a.dev_weight, "hidden": a.hidden, "mlp_l2": a.mlp_l2, "epochs": a.epochs}
+    if a.loso:
+        cross_validate(train, dev, folds=a.folds, dont_care=dont_care, verbose=a.verbose, **fit)
+        return
+    model = fit_model(train if a.no_dev else train + dev, **fit)
+    data = json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
+    a.output.write_text(data, encoding="utf-8")
+    digest = hashlib.sha256(data.encode()).hexdigest()[:16]
+    print(f"wrote {a.output} ({len(data)} bytes, sha256 {digest}, {model['training']})")
+    fitted = Tally()
+    for page in dev:
+        fitted.add(page, [label for label, _ in label_texts(page.texts, model)], dont_care)
+    print(f"  on dev (fitted, optimistic): {fitted.line()}")
+    if a.output == MODEL_PATH:
+        write_golden(a.corpus / "dev" / "text" / "seed.txt", model)
+
+
+def write_golden(seed: Path, model: dict) -> None:
+    """The seed's labels under this model (index, label, text hash; never the text): tests/golden/."""
+    text, _ = to_text(seed.read_bytes())
+    texts = [b.text for b in segment(text)]
+    lines = [
+        json.dumps({"index": i, "label": label, "sha1": hashlib.sha1(t.encode()).hexdigest()[:12]})
+        for i, (t, (label, _)) in enumerate(zip(texts, label_texts(texts, model), strict=True))
+    ]
+    GOLDEN_PATH.parent.mkdir(parents=True, exist_ok=True)
+    GOLDEN_PATH.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {GOLDEN_PATH} ({len(lines)} blocks)")
+
+
+if __name__ == "__main__":
+    main()

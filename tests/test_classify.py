@@ -1,0 +1,222 @@
+"""The block classifier: each signal on its own, the shipped model, and reproducible training."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from captionset.classify import caption_fields, classify_blocks, signals
+from captionset.classify.classifier import MODEL_CLASSES, STAGE2_FEATURES, label_texts, load_model
+from captionset.classify.features import FEATURE_NAMES, article_features
+from captionset.model import LABELS
+from captionset.segment import segment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _train_module():
+    spec = importlib.util.spec_from_file_location(
+        "train_classifier", ROOT / "scripts" / "train_classifier.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- credits -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "credit"),
+    [
+        ("The King and Queen arrive at the Palace (Picture: Getty)", "Getty"),
+        ("A crowd gathers outside the court (Image: PA Wire)", "PA Wire"),
+        ("The singer was diagnosed in 2017 Credit: Splash", "Splash"),
+        ("Officers at the scene on Monday. Photo: AP", "AP"),
+        (
+            "Rescuers search the rubble. Photo by Jane Roe / AFP via Getty Images",
+            "Jane Roe / AFP via Getty Images",
+        ),
+        ("The minister leaves the building Stefan Rousseau/via Reuters", "Stefan Rousseau/via Reuters"),
+        ("Crowds gather in the square, Nov. 8, 2023. (AP Photo/Sam Smith)", "AP Photo/Sam Smith"),
+        ("Soldiers patrol the border in 2001 [File: Reuters]", "Reuters"),
+        ("A view of the comet over the hills. (Carlos Ruiz)", "Carlos Ruiz"),
+        ("(Image: Getty)", "Getty"),
+        ("Chuck Burton/AP", "Chuck Burton/AP"),
+    ],
+)
+def test_credit_is_extracted_from_caption_endings(text, credit):
+    assert caption_fields(text)[1] == credit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He said the plan was sound and would be put to a vote next week.",
+        "She told the AP she was fine.",
+        "He joined the party in 1990 (with his wife)",
+        "A sentence about an image: the thing is big",
+        "They swam in the pool",
+    ],
+)
+def test_running_text_has_no_credit(text):
+    assert caption_fields(text)[1] is None
+
+
+def test_credit_only_blocks_are_recognised():
+    assert signals.is_credit_only("(Image: Getty)")
+    assert signals.is_credit_only("Getty Images")
+    assert signals.is_credit_only("Photo: AP")
+    assert not signals.is_credit_only("The King arrives (Picture: Getty)")
+    assert not signals.is_credit_only("They swam in the pool")
+
+
+# --- label prefix, cues, punctuation --------------------------------------------------------------------
+
+
+def test_label_prefix():
+    assert signals.label_prefix("Devastation: This is the moment the bomb fell") == "Devastation"
+    assert signals.label_prefix("Close call: The car stops inches away") == "Close call"
+    # A credit is not a label, nor is a sentence that happens to contain a colon late.
+    assert signals.label_prefix("Credit: Getty Images") is None
+    assert signals.label_prefix("The singer has vowed to fight on Credit: Splash") is None
+    assert signals.label_prefix("A sentence about an image: the thing is big") is None
+
+
+def test_pictured_cues():
+    assert signals.pictured_cues("The hospital (pictured) was hit") == ("pictured",)
+    assert signals.pictured_cues("Linda, second left, with her sisters, above") == ("left", "above")
+    assert signals.pictured_cues("The council met on Tuesday to vote.") == ()
+
+
+def test_video_cues():
+    assert signals.has_video_cue("Footage shows the moment the wall collapsed")
+    assert signals.has_video_cue("Watch: the rescue on the river")
+    assert not signals.has_video_cue("A man carries a child from a damaged building")
+
+
+def test_closing_punctuation():
+    assert signals.closes_sentence("It was late.")
+    assert signals.closes_sentence("'We will not stop,' he said.'")
+    assert signals.closes_sentence("Was it worth it?")
+    assert not signals.closes_sentence("A man carries a child from a damaged building")
+    assert not signals.closes_sentence("Here is what to look for:")
+
+
+def test_byline_and_boilerplate():
+    assert signals.is_byline("By Jane Doe 16/02/2016 11:12:00")
+    assert signals.is_byline("20/11/2019 01:07:00")
+    assert not signals.is_byline("By the time the rescuers arrived, the fire had spread to the roof.")
+    assert signals.is_boilerplate("Advertisement")
+    assert signals.is_boilerplate("Popular Articles")
+    assert not signals.is_boilerplate("Popular articles about the war were read by millions.")
+
+
+# --- features -------------------------------------------------------------------------------------------
+
+
+def test_near_copy_marks_the_short_repeat_of_a_body_sentence():
+    body = (
+        "Collectors across the country are hunting for rare banknotes, willing to pay large sums for those "
+        "with a specific printing error. Experts say only a few have been found."
+    )
+    texts = [
+        "Headline about banknotes",
+        body,
+        "Collectors across the country are hunting for rare banknotes, willing to pay large sums",
+        "An unrelated paragraph about the weather in the north of the country this week.",
+    ]
+    x, _ = article_features(texts)
+    copy, copied = FEATURE_NAMES.index("near_copy"), FEATURE_NAMES.index("near_copied")
+    assert x[2, copy] > 0.8 and x[2, copied] == 1.0
+    assert x[3, copy] < 0.2 and x[3, copied] == 0.0
+    assert x[1, copied] == 0.0
+
+
+def test_features_have_one_column_per_name_and_credit_style_is_shared():
+    texts = [
+        "Title",
+        "The crowd gathers outside the palace (Picture: PA)",
+        "The speech lasted ten minutes and covered forty bills, officials said.",
+        "Guards line the stairs of the porch (Picture: Reuters)",
+    ]
+    x, endings = article_features(texts)
+    assert x.shape == (4, len(FEATURE_NAMES))
+    assert endings[1] == endings[3] != endings[2]
+    assert x[1, FEATURE_NAMES.index("same_credit_style")] > 0
+    assert x[2, FEATURE_NAMES.index("same_credit_style")] == 0
+
+
+# --- the model ------------------------------------------------------------------------------------------
+
+
+def test_shipped_model_loads_and_matches_the_features():
+    model = load_model()
+    assert model["features"] == list(FEATURE_NAMES)
+    assert model["stage2_features"] == list(STAGE2_FEATURES)
+    for stage in ("stage1", "stage2"):
+        assert set(model[stage]["weights"]) == set(MODEL_CLASSES)
+    assert len(model["stage1"]["weights"]["body"]) == len(FEATURE_NAMES)
+
+
+def test_every_block_gets_a_known_label_and_a_score_in_range():
+    text = (
+        "Storm batters the coast\n\n"
+        "Waves crash over the sea wall at Porthcawl on Sunday (Image: Getty)\n\n"
+        "The storm brought winds of up to 80mph to the coast on Sunday, forecasters said.\n\n"
+        "Residents were told to stay indoors while crews cleared fallen trees from the roads.\n\n"
+        "Advertisement\n\n"
+        "By Jane Doe 16/02/2016 11:12:00"
+    )
+    blocks = segment(text)
+    classify_blocks(blocks)
+    assert blocks[0].label == "title"
+    assert (
+        blocks[1].label == "photo_caption" and blocks[1].credit == "Getty" and blocks[1].media_type == "photo"
+    )
+    assert blocks[2].label == "body" and blocks[3].label == "body"
+    assert blocks[4].label == "boilerplate"
+    assert blocks[5].label == "byline"
+    for block in blocks:
+        assert block.label in LABELS
+        assert 0.0 <= block.score <= 1.0
+
+
+def test_video_caption_gets_video_media_type():
+    texts = [
+        "Headline",
+        "The council voted on Tuesday to close the library, a spokesman said.",
+        "Footage shows the moment the roof of the library collapses (Video: Jane Doe)",
+        "Repairs will cost more than a million pounds, the council said.",
+    ]
+    labels = [label for label, _ in label_texts(texts)]
+    assert labels[2] == "video_caption"
+
+
+def test_empty_article_has_no_labels():
+    assert label_texts([]) == []
+
+
+def test_training_is_reproducible():
+    train = _train_module()
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(300, 6))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1).astype(int) * 2
+    w = np.ones(300)
+
+    def checksum() -> str:
+        stage = train.fit_stage(x, y, w, l2=1.0)
+        return hashlib.sha256(json.dumps(stage, sort_keys=True).encode()).hexdigest()
+
+    first = checksum()
+    assert first == checksum()
+    stage = train.fit_stage(x, y, w, l2=1.0)
+    # The fitted weights point the right way: feature 0 raises class 1 (caption) against class 0 (body).
+    assert stage["weights"][MODEL_CLASSES[1]][0] > stage["weights"][MODEL_CLASSES[0]][0]
