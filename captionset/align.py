@@ -1,21 +1,24 @@
 """Aligning: give every caption its context (position, neighbours, sections, a window, related paragraphs).
 
 One pure pass per article. The related paragraphs are ranked by what a reader uses to match a picture
-to the story: the caption's rare words (BM25 with IDF computed inside the article), its names and
-numbers (an entity overlap), and nearness (a mild proximity prior that only reweights real matches).
-Captions whose words appear in no paragraph get no related paragraph rather than a forced match.
+to the story: the caption's rare words (BM25, with IDF computed inside the article and common English
+words discounted), its names and numbers (an entity overlap), its two-word phrases ("Kilis Hospital",
+"cluster bombs"), nearness (a mild proximity prior that prefers the text just before the caption and
+only reweights real matches), and the other captions of its gallery (one gallery tends to illustrate
+one passage). Captions whose words appear in no paragraph get no related paragraph, not a forced match.
 
-Speed matters (alignment may add at most a fraction of parse time), so body paragraphs are never
-tokenised: the caption's few terms are looked up with ``str.find`` in the lower-cased body text and
-their hits are mapped to paragraphs by offset.
+Speed matters (alignment may add at most a fraction of parse time): every body paragraph is split
+once with C-level string methods into stems counted per paragraph, each distinct word of the article
+is stemmed once, and captions only look up their own few stems.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .ids import stable_hash
@@ -33,10 +36,18 @@ class AlignOptions:
     min_match: float = 0.05
     #: Least score (in [0, 1]) of a related paragraph.
     min_score: float = 0.05
-    #: Extra weight of names and numbers the paragraph shares, on top of their BM25 part (so they count double).
+    #: Extra weight of names and numbers the paragraph shares, on top of their BM25 part.
     entity_bonus: float = 1.0
+    #: Extra weight of the caption's two-word phrases found as such in the paragraph (mean IDF units).
+    phrase_bonus: float = 1.0
     #: Strength of the proximity prior: evidence (in IDF units) lost per log of paragraph distance.
     prior_strength: float = 1.0
+    #: Extra distance of paragraphs after the caption (captions mostly follow what they illustrate).
+    after_offset: float = 0.5
+    #: Evidence (in IDF units) added to paragraphs of the caption's own section (between subheadings).
+    section_bonus: float = 1.0
+    #: Share of a caption's evidence taken from the mean of its gallery (captions with no body between).
+    gallery_blend: float = 0.3
     #: Evidence (in IDF units) that scores 0.5: a paragraph sharing one or two rare words.
     score_half: float = 4.0
 
@@ -45,6 +56,10 @@ DEFAULT_ALIGN_OPTIONS = AlignOptions()
 
 # Weight of terms that only occur after the caption's first sentence (background, not the picture).
 BACKGROUND_WEIGHT = 0.5
+# Weight of the label prefix's words: a mood ("Devastation:") or the subject ("Lakeland:").
+LABEL_WEIGHT = 0.5
+# Weight of common English content words ("people", "year"): they name no particular passage.
+COMMON_WEIGHT = 0.5
 # BM25 constants (the usual Robertson values).
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -64,21 +79,74 @@ CREDIT_TAIL = re.compile(
 )
 # The end of a caption's first sentence (a full stop before a space and a capital or the end).
 SENTENCE_END = re.compile(r"[.!?][\"'’”)]?\s+(?=[A-Z])")
-# A word of the caption (letters and digits; apostrophes end a word, as in the body lookup).
+# A word (letters and digits); in captions a number grouped by thousands ("150,000") is one word.
 WORD = re.compile(r"[^\W_]+")
-# A capitalised word or an acronym: candidate names and places.
-CAPITALISED = re.compile(r"(?<![\w'’])[A-Z][^\W_]*")
-# Digits grouped by thousands separators, so "150,000" is one number.
-GROUPED_NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+")
-# The rest of a word after a found term: which suffix the hit carries.
-WORD_TAIL = re.compile(r"[^\W_]*")
+CAPTION_WORD = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|[^\W_]+")
+# The rest of a word after a found search key.
+WORD_END = re.compile(r"[^\W_]*")
+# Most characters between the two words of a phrase ("Hospital in Azaz", "Doctors Without Borders").
+PHRASE_GAP = 24
 
-#: Inflection suffixes a term may carry in the body and still count as the same word.
-SUFFIXES = frozenset({"", "s", "es", "e", "ed", "d", "ing", "ings", "y", "ies", "ied", "er", "ers", "ren"})
-#: Suffixes after a place name ending in "a": its people ("Russia" finds "Russian", "Syrians").
-DEMONYM_SUFFIXES = frozenset({"n", "ns"})
-#: Plurals that suffixes do not reach ("children" is found from "child" + "ren").
-IRREGULAR = {"men": "man", "women": "woman", "children": "child"}
+#: Plurals and forms that suffix stripping does not reach (or would merge with another word).
+IRREGULAR = {
+    "men": "man",
+    "women": "woman",
+    "children": "child",
+    "people": "person",
+    "feet": "foot",
+    "news": "news",
+    "french": "france",
+    "dutch": "netherlands",
+}
+#: Stem -> the irregular forms that the stem is not a prefix of ("man" <- "men").
+IRREGULAR_FORMS: dict[str, tuple[str, ...]] = {
+    base: tuple(w for w, b in IRREGULAR.items() if b == base and not w.startswith(base))
+    for base in set(IRREGULAR.values())
+}
+#: Suffixes stripped by the light stemmer, first match wins, with the least stem length left behind;
+#: applied until none matches, so that "families" -> "family" -> "fami" and "fami" agree. Inflections
+#: go ("bombing", "bombed", "bombs" -> "bomb"), and demonyms meet their place: "Russian", "Russia" ->
+#: "russ"; "Pakistani" -> "pakistan"; "Israeli" -> "israel"; "Turkish", "Turkey" -> "turk"; "Mexican",
+#: "American" -> "mexic", "americ"; "Korean" -> "kore"; "Chinese", "China" -> "chin".
+SUFFIX_RULES: tuple[tuple[str, str, int], ...] = (
+    ("ments", "", 4),
+    ("ment", "", 4),
+    ("nesses", "", 3),
+    ("ness", "", 3),
+    ("ingly", "", 3),
+    ("ings", "", 3),
+    ("ing", "", 3),
+    ("edly", "", 3),
+    ("ied", "y", 2),
+    ("ies", "y", 2),
+    ("ians", "", 3),
+    ("ian", "", 3),
+    ("icans", "ic", 3),
+    ("ican", "ic", 3),
+    ("eans", "e", 3),
+    ("ean", "e", 3),
+    ("anis", "an", 4),
+    ("ani", "an", 4),
+    ("ese", "", 4),
+    ("ish", "", 4),
+    ("ers", "", 5),
+    ("er", "", 5),
+    ("ed", "", 3),
+    ("ly", "", 4),
+    ("ey", "", 4),
+    ("es", "", 3),
+    ("s", "", 3),
+    ("e", "", 4),
+    ("ia", "", 2),
+    ("a", "", 3),
+    ("i", "", 4),
+)
+#: Endings where a final "s" or "es" is not a plural ("press", "virus", "crisis", "gas").
+NOT_PLURAL = ("ss", "us", "is", "as")
+#: Doubled final consonants left by stripping ("stopped" -> "stopp" -> "stop"); l, s and z stay doubled.
+DOUBLED = frozenset(f"{c}{c}" for c in "bdfgkmnprt")
+VOWELS = frozenset("aeiouy")
+
 #: Words that carry no topic: function words, reporting verbs, picture-desk words.
 STOPWORD_TEXT = """a about above after again against all also am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had has
@@ -91,92 +159,297 @@ STOPWORD_TEXT = """a about above after again against all also am an and any are 
     rex shutterstock alamy file left right centre center seen shows shown here today yesterday
     """
 STOPWORDS = frozenset(STOPWORD_TEXT.split())
+#: Common English content words: they match many passages of any story, so they weigh half.
+COMMON_TEXT = """time times year years day days week weeks month months people person man woman men women
+    child children family way thing things world life part place case point number group home house
+    area city town country state government company official officials report reports new old first
+    last next good great big large small high long little young take takes taken taking make made get
+    got go goes going went come came see look looks looking looked show give given use used find found
+    know think want work works working help call called back still well even around across
+    several many much another way side end according including include includes set put keep
+    """
+COMMON_WORDS = frozenset(COMMON_TEXT.split())
+
+
+@lru_cache(maxsize=1 << 16)
+def stem(word: str) -> str:
+    """A light, Porter-like stem, so that "bombs" finds "bombing" and "Turkish" finds "Turkey"."""
+    if word in IRREGULAR:
+        return IRREGULAR[word]
+    if not word.isalpha():
+        return word
+    for _ in range(3):
+        for suffix, replacement, least in SUFFIX_RULES:
+            if not word.endswith(suffix):
+                continue
+            base = word[: -len(suffix)]
+            if len(base) < least or VOWELS.isdisjoint(base):
+                continue
+            if suffix in ("s", "es") and word.endswith(NOT_PLURAL):
+                continue
+            if suffix == "es" and not base.endswith(("s", "x", "z", "ch", "sh")):
+                continue  # "houses", "states": only the "s" goes, then the "e"
+            word = base + replacement
+            if word[-2:] in DOUBLED:
+                word = word[:-1]
+            break
+        else:
+            return word
+    return word
+
+
+def _search_keys(term: str) -> tuple[str, ...]:
+    """What to look for in the body to find every word with this stem: the stem itself (its words
+    start with it), without a final "y" ("body" <- "bodies"), and irregular forms ("man" <- "men")."""
+    first = term[:-1] if term.endswith("y") and len(term) > 3 else term
+    keys = (first, *IRREGULAR_FORMS.get(term, ()))
+    if term.isdigit() and len(term) > 3:
+        keys += (f"{int(term):,}",)  # "150000" is written "150,000"
+    return keys
 
 
 @dataclass(slots=True)
 class _Body:
-    """The body paragraphs of one article, prepared once: lower-cased text, offsets, lengths."""
+    """The body paragraphs of one article, prepared once: lower-cased text, offsets, lengths.
+
+    Paragraphs are never tokenised: a caption's few stems are looked up with ``str.find`` in the
+    lower-cased body text, each hit's whole word is checked to have the same stem, and hits are
+    mapped to paragraphs by offset. Lookups are cached for the other captions of the article.
+    """
 
     indices: list[int]
     texts: list[str]
     hay: str
     starts: list[int]
-    lengths: list[int]
-    #: BM25 length normalisation of every paragraph: k1 * (1 - b + b * length / average length).
+    #: Whitespace tokens of every paragraph (the window's token budget), counted when a window asks.
+    lengths: list[int | None]
+    #: BM25 length normalisation of every paragraph: k1 * (1 - b + b * length / average length),
+    #: lengths in characters (proportional to words, and free).
     norms: list[float]
-    #: term -> (IDF, [(paragraph ordinal, BM25 term-frequency part)]), filled as captions ask.
-    terms: dict[str, tuple[float, list[tuple[int, float]]]]
+    #: Number of subheadings before every paragraph: paragraphs with the same number share a section.
+    sections: list[int]
+    #: term -> (IDF, [(paragraph ordinal, BM25 term-frequency part)], [(start, end) of every hit]).
+    terms: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, int]]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def of(cls, blocks: list[Block]) -> _Body:
-        body = [b for b in blocks if b.label == "body"]
+        body: list[Block] = []
+        sections: list[int] = []
+        section = 0
+        for block in blocks:
+            if block.label == "body":
+                body.append(block)
+                sections.append(section)
+            elif block.label == "subheading":
+                section += 1
         texts = [b.text for b in body]
         starts: list[int] = []
         pos = 0
         for text in texts:
             starts.append(pos)
             pos += len(text) + 1
-        lengths = [len(text.split()) for text in texts]
-        avg = (sum(lengths) / len(lengths) if lengths else 1.0) or 1.0
-        norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in lengths]
-        return cls([b.index for b in body], texts, "\n".join(texts).lower(), starts, lengths, norms, {})
+        sizes = [len(text) for text in texts]
+        avg = (sum(sizes) / len(sizes) if sizes else 1.0) or 1.0
+        norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in sizes]
+        lengths: list[int | None] = [None] * len(texts)
+        hay = "\n".join(texts).lower()
+        return cls([b.index for b in body], texts, hay, starts, lengths, norms, sections)
 
-    def _hits(self, term: str, found: dict[int, int]) -> None:
-        """Count whole-word (maybe inflected) occurrences of a term per paragraph ordinal into found."""
-        hay, size, starts = self.hay, len(term), self.starts
-        numeric = term[0].isdigit()
-        i = hay.find(term)
-        while i != -1:
-            if i == 0 or not hay[i - 1].isalnum():
-                tail = WORD_TAIL.match(hay, i + size).group()
-                if (
-                    tail == ""
-                    or (tail in SUFFIXES and (not numeric or tail == "s"))
-                    or (tail in DEMONYM_SUFFIXES and term[-1] == "a")
-                ):
-                    ordinal = bisect_right(starts, i) - 1
-                    found[ordinal] = found.get(ordinal, 0) + 1
-            i = hay.find(term, i + size)
-
-    def term(self, term: str) -> tuple[float, list[tuple[int, float]]]:
-        """IDF of a term within the article and its BM25 term-frequency part in each paragraph with it."""
+    def term(self, term: str) -> tuple[float, list[tuple[int, float]], list[tuple[int, int]]]:
+        """IDF of a stem within the article, its BM25 term-frequency part in each paragraph with it,
+        and where its words are in the body text."""
         cached = self.terms.get(term)
         if cached is not None:
             return cached
-        found: dict[int, int] = {}
-        for form in _number_forms(term):
-            self._hits(form, found)
-        count, norms = len(self.indices), self.norms
+        hay, starts = self.hay, self.starts
+        hits: list[tuple[int, int]] = []
+        word_end = WORD_END.match
+        for key in _search_keys(term):
+            size = len(key)
+            exact = key == term
+            i = hay.find(key)
+            while i != -1:
+                if i == 0 or not hay[i - 1].isalnum():
+                    end = word_end(hay, i + size).end()
+                    if (exact and end == i + size) or stem(hay[i:end]) == term:
+                        hits.append((i, end))
+                i = hay.find(key, i + size)
+        found = Counter(bisect_right(starts, i) - 1 for i, _ in hits)
+        norms = self.norms
+        count = len(self.indices)
         idf = math.log(1.0 + (count - len(found) + 0.5) / (len(found) + 0.5))
         parts = [(o, tf * (BM25_K1 + 1) / (tf + norms[o])) for o, tf in sorted(found.items())]
-        self.terms[term] = cached = (idf, parts)
+        self.terms[term] = cached = (idf, parts, hits)
         return cached
 
+    def adjacent(self, first: str, second: str) -> list[int]:
+        """Ordinals of the paragraphs where a word of ``first`` is followed by one of ``second``,
+        with only stop words between them ("hospital in Azaz" has the phrase hospital-azaz)."""
+        hay, starts = self.hay, self.starts
+        begins = [begin for begin, _ in self.terms[second][2]]
+        if len(self.terms[second][2]) > 1:
+            begins.sort()
+        found: list[int] = []
+        for _, end in self.terms[first][2]:
+            n = bisect_left(begins, end)
+            if n < len(begins) and begins[n] - end <= PHRASE_GAP:
+                between = hay[end : begins[n]]
+                if "\n" not in between and all(w in STOPWORDS for w in WORD.findall(between)):
+                    ordinal = bisect_right(starts, end) - 1
+                    if ordinal not in found:
+                        found.append(ordinal)
+        return found
 
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A light stem (plural, -ed, -ing, final e) so that a caption's "bombs" finds the body's "bombing"."""
-    if len(word) <= 3 or word[0].isdigit():
-        return IRREGULAR.get(word, word)
-    if word in IRREGULAR:
-        return IRREGULAR[word]
-    if word.endswith("ian") and len(word) > 5:
-        return word[:-1]
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3]
-    if word.endswith("es") and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
-        return word[:-2]
-    if word.endswith("ers") and len(word) > 6:
-        return word[:-3]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    if word.endswith("ing") and len(word) > 5:
-        return word[:-3]
-    if word.endswith("ed") and len(word) > 4:
-        return word[:-2]
-    if word.endswith(("e", "y")) and len(word) > 4:
-        return word[:-1]
-    return word
+
+@dataclass(slots=True)
+class _Query:
+    """A caption's search terms: weighted stems, the names and numbers among them, two-word phrases."""
+
+    terms: dict[str, float]
+    entities: set[str]
+    phrases: list[tuple[str, str]]
+
+
+def query(text: str, label: str = "") -> _Query:
+    """The search terms of a caption text (without its credit) and of its label prefix.
+
+    A news caption's first sentence describes the picture; later sentences add background (agency
+    captions repeat the story's context), so their terms count half, as do the label prefix's words
+    and common English words. Capitalised words (not the caption's first) and numbers are entities.
+    """
+    first_end = SENTENCE_END.search(text)
+    cut = first_end.end() if first_end else len(text)
+    terms: dict[str, float] = {}
+    entities: set[str] = set()
+    phrases: list[tuple[str, str]] = []
+    for piece, weight in ((text[:cut], 1.0), (text[cut:], BACKGROUND_WEIGHT)):
+        previous, previous_word = "", False  # the name word before, if the phrase can go on
+        bridged = False  # a stop word since then ("Bank of England" is one name, "Crowds of 150" not)
+        for position, match in enumerate(CAPTION_WORD.finditer(piece)):
+            token = match.group()
+            word = token.replace(",", "").lower()
+            if len(word) < 2 or word in STOPWORDS:
+                bridged = True
+                continue
+            term = stem(word)
+            share = weight * COMMON_WEIGHT if word in COMMON_WORDS else weight
+            if terms.get(term, 0.0) < share:
+                terms[term] = share
+            # The caption's first word is capitalised by position, not because it is a name.
+            if token[0].isdigit() or (token[0].isupper() and (position or weight != 1.0)):
+                entities.add(term)
+            # Names of two words or more ("Kilis Hospital", "Ahmet Davutoglu", "May 7") as phrases.
+            if token[0].isupper() or token[0].isdigit():
+                if previous and previous != term and (not bridged or (previous_word and token[0].isupper())):
+                    phrases.append((previous, term))
+                previous, previous_word = term, not token[0].isdigit()
+            else:
+                previous = ""
+            bridged = False
+    for word in WORD.findall(label.lower()):
+        if len(word) > 1 and word not in STOPWORDS:
+            terms.setdefault(stem(word), LABEL_WEIGHT)
+    return _Query(terms, entities, phrases)
+
+
+def query_terms(text: str, label: str = "") -> tuple[dict[str, float], set[str]]:
+    """Search terms of a caption text with their weights, and the subset that are names or numbers."""
+    found = query(text, label)
+    return found.terms, found.entities
+
+
+def evidence(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> dict[int, float]:
+    """How strongly each body paragraph (by ordinal) matches the caption, in IDF units; no prior yet.
+
+    BM25 over the caption's stems, plus its names and numbers and its two-word phrases found in the
+    paragraph. Paragraphs sharing less than ``min_match`` of the caption's weighted words are left out.
+    """
+    if not body.indices:
+        return {}
+    label, text = matching_text(block)
+    found = query(text, label)
+    lexical: dict[int, float] = {}
+    bonus: dict[int, float] = {}
+    weights: dict[str, float] = {}
+    holders: dict[str, set[int]] = {}
+    total = 0.0
+    for term, share in found.terms.items():
+        idf, parts, _ = body.term(term)
+        idf *= share
+        total += idf
+        weights[term] = idf
+        for ordinal, part in parts:
+            lexical[ordinal] = lexical.get(ordinal, 0.0) + idf * part
+        if term in found.entities and options.entity_bonus:
+            for ordinal, _ in parts:
+                bonus[ordinal] = bonus.get(ordinal, 0.0) + options.entity_bonus * idf
+        if found.phrases:
+            holders[term] = {ordinal for ordinal, _ in parts}
+    if total <= 0:
+        return {}
+    if options.phrase_bonus:
+        for pair in dict.fromkeys(found.phrases):
+            weight = options.phrase_bonus * (weights[pair[0]] + weights[pair[1]]) / 2
+            if holders[pair[0]] & holders[pair[1]]:
+                for ordinal in body.adjacent(*pair):
+                    bonus[ordinal] = bonus.get(ordinal, 0.0) + weight
+    least = options.min_match * total
+    return {o: value + bonus.get(o, 0.0) for o, value in lexical.items() if value >= least}
+
+
+def rank(
+    body: _Body,
+    scores: dict[int, float],
+    gap: int,
+    section: int = -1,
+    options: AlignOptions = DEFAULT_ALIGN_OPTIONS,
+) -> list[Related]:
+    """The top-k paragraphs by evidence minus the proximity prior, squashed into (0, 1], best first.
+
+    ``gap`` is the ordinal of the first body paragraph after the caption (the caption sits before it).
+    The prior is log-linear in the distance; paragraphs after the caption start ``after_offset`` away;
+    paragraphs of the caption's own section (``section``: subheadings before it) get ``section_bonus``.
+    """
+    ranked: list[tuple[float, float, int]] = []
+    sections = body.sections
+    for ordinal, value in scores.items():
+        distance = gap - 1 - ordinal if ordinal < gap else ordinal - gap + options.after_offset
+        value -= options.prior_strength * math.log1p(distance)
+        if sections[ordinal] == section:
+            value += options.section_bonus
+        if value <= 0:
+            continue
+        score = value / (value + options.score_half)
+        if score >= options.min_score:
+            ranked.append((-score, distance, ordinal))
+    ranked.sort()
+    return [Related(body.indices[o], round(-s, 6), body.texts[o]) for s, _, o in ranked[: options.top_k]]
+
+
+def related_paragraphs(
+    body: _Body, block: Block, gap: int, options: AlignOptions = DEFAULT_ALIGN_OPTIONS
+) -> list[Related]:
+    """The top-k body paragraphs one caption describes on its own (no gallery), best first."""
+    section = body.sections[gap] if gap < len(body.sections) else -1
+    return rank(body, evidence(body, block, options), gap, section, options)
+
+
+def smooth_gallery(scores: list[dict[int, float]], blend: float) -> list[dict[int, float]]:
+    """Blend each caption's evidence with its gallery's mean: captions of one gallery tend to
+    illustrate one passage. Captions without evidence of their own stay without."""
+    members = [s for s in scores if s]
+    if blend <= 0 or len(members) < 2:
+        return scores
+    mean: dict[int, float] = {}
+    for member in members:
+        for ordinal, value in member.items():
+            mean[ordinal] = mean.get(ordinal, 0.0) + value / len(members)
+    keep = 1.0 - blend
+    return [
+        {o: keep * s.get(o, 0.0) + blend * value for o, value in mean.items()} if s else s for s in scores
+    ]
 
 
 def matching_text(block: Block) -> tuple[str, str]:
@@ -199,93 +472,6 @@ def matching_text(block: Block) -> tuple[str, str]:
     return label, text
 
 
-def query_terms(text: str, label: str = "") -> tuple[dict[str, float], set[str]]:
-    """Search terms of a caption text with their weights, and the subset that are names or numbers.
-
-    A news caption's first sentence describes the picture; later sentences add background (agency
-    captions repeat the story's context), so their terms count half, as do the label prefix's words.
-    """
-    grouped = [m.replace(",", "") for m in GROUPED_NUMBER.findall(text)]
-    text = GROUPED_NUMBER.sub(" ", text)
-    first_end = SENTENCE_END.search(text)
-    cut = first_end.end() if first_end else len(text)
-    terms: dict[str, float] = {}
-    for match in WORD.finditer(text.lower()):
-        word = match.group()
-        if len(word) < 2 or word in STOPWORDS:
-            continue
-        term = stem(word)
-        weight = 1.0 if match.start() < cut else BACKGROUND_WEIGHT
-        if terms.get(term, 0.0) < weight:
-            terms[term] = weight
-    entities = {t for t in terms if t[0].isdigit()}
-    for match in CAPITALISED.finditer(text):
-        word = match.group().lower()
-        # The caption's first word is capitalised by position, not because it is a name.
-        if match.start() > 0 and word not in STOPWORDS and len(word) > 1:
-            entities.add(stem(word))
-    for number in grouped:
-        terms.setdefault(number, 1.0)
-        entities.add(number)
-    for word in WORD.findall(label.lower()):
-        if len(word) > 1 and word not in STOPWORDS:
-            terms.setdefault(stem(word), BACKGROUND_WEIGHT)
-    return terms, entities & terms.keys()
-
-
-def _number_forms(term: str) -> list[str]:
-    """A number as the body may write it: "150000" and "150,000"."""
-    if term.isdigit() and len(term) > 3:
-        return [term, f"{int(term):,}"]
-    return [term]
-
-
-def related_paragraphs(
-    body: _Body, block: Block, gap: int, options: AlignOptions = DEFAULT_ALIGN_OPTIONS
-) -> list[Related]:
-    """The top-k body paragraphs the caption describes, best first; empty when none shares its words.
-
-    ``gap`` is the ordinal of the first body paragraph after the caption (the caption sits before it).
-    """
-    count = len(body.indices)
-    if not count:
-        return []
-    label, text = matching_text(block)
-    terms, entities = query_terms(text, label)
-    if not terms:
-        return []
-    lexical: dict[int, float] = {}
-    named: dict[int, float] = {}
-    total_idf = 0.0
-    for term, term_weight in terms.items():
-        idf, parts = body.term(term)
-        idf *= term_weight
-        total_idf += idf
-        for ordinal, part in parts:
-            lexical[ordinal] = lexical.get(ordinal, 0.0) + idf * part
-        if term in entities:
-            for ordinal, _ in parts:
-                named[ordinal] = named.get(ordinal, 0.0) + idf
-    if total_idf <= 0:
-        return []
-    least = options.min_match * total_idf
-    scored: list[tuple[float, int, int]] = []
-    for ordinal, evidence in lexical.items():
-        if evidence < least:
-            continue
-        evidence += options.entity_bonus * named.get(ordinal, 0.0)
-        distance = gap - 1 - ordinal if ordinal < gap else ordinal - gap
-        # Log-linear: a log prior on distance added to the (log-likelihood-like) BM25 evidence.
-        evidence -= options.prior_strength * math.log1p(distance)
-        if evidence <= 0:
-            continue
-        score = evidence / (evidence + options.score_half)
-        if score >= options.min_score:
-            scored.append((-score, distance, ordinal))
-    scored.sort()
-    return [Related(body.indices[o], round(-s, 6), body.texts[o]) for s, _, o in scored[: options.top_k]]
-
-
 def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str:
     """Title, lead paragraph, then paragraphs alternating before/after the caption, in document order.
 
@@ -304,6 +490,8 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
     while left > 0 and count:
         if ordinal not in pieces:
             size = body.lengths[ordinal]
+            if size is None:
+                size = body.lengths[ordinal] = len(body.texts[ordinal].split())
             text = body.texts[ordinal]
             if size > left:
                 text = " ".join(text.split()[:left])
@@ -338,12 +526,16 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     section: str | None = None
     windows: dict[int, str] = {}  # captions in one gap between paragraphs share their window
     gap = 0  # ordinal of the next body paragraph
+    sections = 0  # subheadings so far
+    # Per gallery: (caption number, gap, section, evidence); ranked once the gallery is complete.
+    galleries: list[list[tuple[int, int, int, dict[int, float]]]] = []
     for position, block in enumerate(blocks):
         if block.label == "body":
             gap += 1
             in_gallery = False
             continue
         if block.label == "subheading":
+            sections += 1
             section_index = block.index
             section = _section_text(blocks, position)
             continue
@@ -352,6 +544,8 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
         if not in_gallery:
             gallery += 1
             in_gallery = True
+            galleries.append([])
+        galleries[-1].append((len(captions), gap, sections, evidence(body, block, options)))
         captions.append(
             Caption(
                 caption_id=stable_hash(article.article_id, str(block.start), str(block.end), block.text),
@@ -371,11 +565,15 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
                 context_after=body.indices[gap : gap + k] if k > 0 else [],
                 context_window=windows.get(gap)
                 or windows.setdefault(gap, context_window(title, body, gap, options.window_tokens)),
-                related=related_paragraphs(body, block, gap, options),
+                related=[],
                 score=block.score,
                 cues=block.cues,
             )
         )
+    for members in galleries:
+        smoothed = smooth_gallery([scores for *_, scores in members], options.gallery_blend)
+        for (number, caption_gap, section, _), scores in zip(members, smoothed, strict=True):
+            captions[number].related = rank(body, scores, caption_gap, section, options)
     return captions
 
 

@@ -5,7 +5,11 @@ in the gold block numbering of ../shared/corpus/README.md ("best": [] means no p
 Reports top-1 / top-3 accuracy of `related` next to a proximity-only baseline (nearest body paragraphs),
 twice: on articles built from the GOLD labels (alignment alone) and on the parser's own labels.
 
-    python scripts/eval_align.py [--dev ../shared/corpus/dev] [--json] [--details]
+    python scripts/eval_align.py [--dev ../shared/corpus/dev] [--json] [--details] [--timing]
+
+--timing also measures alignment speed: align() on every dev article (gold labels), best of 5 rounds,
+in ms per article, next to parse_article() on the same articles (alignment should stay well under
+a third of parse time).
 """
 
 from __future__ import annotations
@@ -179,6 +183,35 @@ def evaluate(
     return report
 
 
+def timing(
+    dev: Path = DEV, rounds: int = 5, options: AlignOptions = DEFAULT_ALIGN_OPTIONS
+) -> dict[str, float]:
+    """Best-of-``rounds`` ms per article of align() (gold labels) and of parse_article, on all of dev."""
+    names = sorted(p.stem for p in (dev / "text").glob("*.txt"))
+    articles = [gold_article(dev, name) for name in names]
+    raws = [(dev / "text" / f"{name}.txt").read_bytes() for name in names]
+
+    def best(run: Any) -> float:
+        fastest = float("inf")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            run()
+            fastest = min(fastest, time.perf_counter() - started)
+        return fastest / len(names) * 1e3
+
+    align_ms = best(lambda: [align(a, options) for a in articles])
+    parse_ms = best(
+        lambda: [parse_article(raw, source=n, article_id=n) for raw, n in zip(raws, names, strict=True)]
+    )
+    return {
+        "articles": len(names),
+        "captions": sum(len(a.captions) for a in articles),
+        "align_ms_per_article": round(align_ms, 4),
+        "parse_ms_per_article": round(parse_ms, 4),
+        "align_share_of_parse": round(align_ms / parse_ms, 4) if parse_ms else 0.0,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,9 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--details", action="store_true", help="list every caption's ranking")
     parser.add_argument("--no-parser", action="store_true", help="score on gold labels only")
+    parser.add_argument("--timing", action="store_true", help="measure align (and parse) ms per article")
     args = parser.parse_args(argv)
     report = evaluate(args.dev, with_parser=not args.no_parser)
     details = report.pop("details")
+    if args.timing:
+        report["timing"] = timing(args.dev)
     if args.json:
         if args.details:
             report["details"] = details
@@ -207,13 +243,21 @@ def main(argv: list[str] | None = None) -> int:
             f"empty={r['empty_related']}  no-paragraph captions left empty "
             f"{r['no_paragraph_left_empty']}/{r['no_paragraph_captions']}"
         )
+    if args.timing:
+        t = report["timing"]
+        print(
+            f"timing over {t['articles']} dev articles ({t['captions']} captions), best of 5: "
+            f"align {t['align_ms_per_article']:.3f} ms/article, parse {t['parse_ms_per_article']:.3f} "
+            f"ms/article, align = {t['align_share_of_parse']:.0%} of parse"
+        )
     if args.details:
         for d in details:
-            ok = (
-                "ok "
-                if d["related"][:1] and d["related"][0] in d["best"]
-                else ("o3 " if set(d["best"]) & set(d["related"]) else "XX ")
-            )
+            if not d["best"]:
+                ok = "ok " if not d["related"] else "XX "
+            elif d["related"][:1] and d["related"][0] in d["best"]:
+                ok = "ok "
+            else:
+                ok = "o3 " if set(d["best"]) & set(d["related"]) else "XX "
             print(
                 ok,
                 d["article"][:28],
