@@ -9,8 +9,6 @@ style, for example all ending in "(Picture: X)").
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import numpy as np
 
 from . import signals
@@ -351,6 +349,8 @@ DETERMINERS = frozenset(
     ]
 )
 ARTICLES = frozenset(("a", "an", "the"))
+#: Blocks longer than this are not checked for being a near-copy of another (captions are short).
+NEAR_COPY_MAX_WORDS = 60
 #: How many leading characters of a block the lexical features read.
 HEAD = 320
 
@@ -498,32 +498,25 @@ def block_raw(text: str) -> tuple[tuple, str]:
 
 
 def _near_copies(texts: list[str], raw: np.ndarray) -> None:
-    """Share of each block's word pairs found in another block (captions often repeat a body sentence)."""
-    grams = []
-    for text in texts:
-        if len(text) > 30:
-            w = text.lower().split()
-            grams.append(set(pairwise(w)))
-        else:
-            grams.append(set())
-    seen: set = set()
-    dup: set = set()
-    for gs in grams:
-        dup |= seen & gs
-        seen |= gs
-    if not dup:
-        return
+    """Does a short block repeat words of another block? Captions often repeat a body sentence.
+
+    Three five-word probes (start, middle, end) of each short block are looked up in the whole article's
+    lower-cased text: ``near_copy`` is the share found more than once, ``near_copied`` says all were.
+    Substring counts run in C, so this stays cheap on long articles.
+    """
+    lowered = [t.lower() for t in texts]
+    article = "\n".join(lowered)
     col, copied = _R["near_copy"], _R["near_copied"]
-    for i, gs in enumerate(grams):
-        if len(gs) >= 4:
-            share = len(gs & dup) / len(gs)
-            raw[i, col] = share
-            if share > 0.5:
-                # Which block holds the copy matters: a sentence of a longer block repeated in a shorter one.
-                for j, other in enumerate(grams):
-                    if j != i and len(other) > len(gs) and len(gs & other) >= 0.5 * len(gs):
-                        raw[i, copied] = 1.0
-                        break
+    for i, low in enumerate(lowered):
+        words = low.split()
+        count = len(words)
+        if count < 6 or count > NEAR_COPY_MAX_WORDS:
+            continue
+        starts = (0, (count - 5) // 2, count - 5)
+        found = sum(1 for j in starts if article.count(" ".join(words[j : j + 5])) > 1)
+        if found:
+            raw[i, col] = found / 3.0
+            raw[i, copied] = float(found == 3)
 
 
 def derive_block_features(raw: np.ndarray) -> np.ndarray:
