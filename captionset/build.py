@@ -276,6 +276,17 @@ def _options_dict(
     }
 
 
+def code_fingerprint() -> str:
+    """Digest of captionset's own code and data files (parser rules, model weights, writer): a build whose
+    code changed never resumes from shards the old code wrote, and the card names the exact parser."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts and path.is_file():
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _slice_stat(path: str) -> list[Any]:
     try:
         st = os.stat(path)
@@ -702,7 +713,8 @@ def build(
     out.mkdir()
 
     options = _options_dict(source_options, parse_options, align_options)
-    build_fingerprint = stable_hash(__version__, json.dumps(options, sort_keys=True), size=16)
+    code = code_fingerprint()
+    build_fingerprint = stable_hash(__version__, code, json.dumps(options, sort_keys=True), size=16)
     specs = plan_shards(inputs, source_options, articles_per_shard)
     tasks = [
         ShardTask(
@@ -769,6 +781,7 @@ def build(
     manifest: dict[str, Any] = {
         "captionset_version": __version__,
         "command": "build",
+        "code_fingerprint": code,
         "inputs": [str(p) for p in inputs],
         "input_fingerprint": f"{sum(int(r.digest, 16) for r in ordered) % 2**128:032x}",
         "options_fingerprint": build_fingerprint,
@@ -848,6 +861,7 @@ def resplit(
         for key in (
             "captionset_version",
             "command",
+            "code_fingerprint",
             "inputs",
             "input_fingerprint",
             "options_fingerprint",

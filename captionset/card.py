@@ -243,7 +243,8 @@ articles = pd.read_parquet("path/to/this/folder/articles")            # every sp
 
 ## How it was built
 
-`captionset build` (parser and aligner of captionset {version}) read {counts["inputs"]} inputs
+`captionset build` (parser and aligner of captionset {version}, code fingerprint
+`{manifest.get("code_fingerprint", "unknown")}`) read {counts["inputs"]} inputs
 (input fingerprint `{manifest["input_fingerprint"]}`): {counts["articles"]} became articles and
 {counts["rejects"]} were rejected ({reject_text}; every reject is listed with its reason in `rejects.jsonl`).
 Each article was decoded, cut into blocks, each block labelled (title, highlight, body, subheading,
