@@ -222,6 +222,13 @@ def render_card(manifest: dict[str, Any]) -> str:
     reject_text = ", ".join(f"`{k}` {v}" for k, v in rejects.items()) or "none"
     version = manifest["captionset_version"]
     split_rows = [[f"`{config}`", *(counts["splits"][config][s] for s in SPLIT_NAMES)] for config in TABLES]
+    empty = [s for s in SPLIT_NAMES if not counts["splits"]["articles"][s]]
+    empty_note = (
+        f"\n\nEmpty splits ({', '.join(empty)}) are not listed in the YAML header: `datasets` cannot load a "
+        "split without rows."
+        if empty
+        else ""
+    )
     body = f"""# captionset: news captions with their article context
 
 ## Dataset summary
@@ -263,7 +270,7 @@ Options (fingerprint `{manifest["options_fingerprint"]}`):
 
 ### Data Splits
 
-{_table(["config", *SPLIT_NAMES], split_rows)}
+{_table(["config", *SPLIT_NAMES], split_rows)}{empty_note}
 
 {_split_rule_text(manifest["split_rule"])}
 

@@ -111,6 +111,7 @@ def test_empty_splits_are_left_out_of_the_yaml(tmp_path):
     for info in meta["dataset_info"]:
         assert [s["name"] for s in info["splits"]] == ["train"]
     assert "| `captions` |" in body
+    assert "Empty splits (validation, test) are not listed" in body
 
 
 def test_helpers():
