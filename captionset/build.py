@@ -529,6 +529,7 @@ def _statistics(
         **{s: stream["media"][s] for s in SPLIT_NAMES},
         "all": dict(sorted(media_all.items())),
     }
+    out["published"] = _date_ranges(keys, split_of_row)
     sizes = Counter(groups.values())
     out["groups"] = {
         "groups": len(sizes),
@@ -536,6 +537,21 @@ def _statistics(
         "largest_group": max(sizes.values(), default=0),
     }
     out["leakage"] = _leakage(keys, splits, groups, stream["article_ids"])
+    return out
+
+
+def _date_ranges(keys: pa.Table, split_of_row: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Earliest and latest publication time per split, and how many articles have none."""
+    times = keys["published"].to_pylist()
+    out = {}
+    for split in (*SPLIT_NAMES, "all"):
+        chosen = [t for t, s in zip(times, split_of_row, strict=True) if split in ("all", s)]
+        dated = [t for t in chosen if t is not None]
+        out[split] = {
+            "first": min(dated).isoformat() if dated else None,
+            "last": max(dated).isoformat() if dated else None,
+            "undated": len(chosen) - len(dated),
+        }
     return out
 
 

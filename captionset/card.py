@@ -184,8 +184,21 @@ def _stats_section(manifest: dict[str, Any]) -> str:
         "caption words (mean / median)",
     ]
     groups = stats["groups"]
+    dates = stats.get("published", {})
+    date_rows = [
+        [
+            split,
+            (dates[split]["first"] or "-")[:10],
+            (dates[split]["last"] or "-")[:10],
+            dates[split]["undated"],
+        ]
+        for split in (*SPLIT_NAMES, "all")
+        if split in dates
+    ]
     return (
         _table(header, rows)
+        + "\n\nPublication dates (UTC):\n\n"
+        + _table(["split", "first", "last", "undated articles"], date_rows)
         + f"\n\nNear-duplicate groups: {groups['groups']} groups; {groups['articles_in_multi_article_groups']} "
         f"articles are in a group of two or more (largest: {groups['largest_group']})."
     )

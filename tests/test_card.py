@@ -80,6 +80,8 @@ def test_sections_are_there_and_counts_agree(dataset):
     assert f"{counts['articles']} articles gave\n{counts['captions']} captions" in body
     assert "seed `card`" in body
     assert "Articles in more than one split: **0**" in body
+    first = manifest["statistics"]["published"]["all"]["first"]
+    assert first is not None and f"| all | {first[:10]} |" in body
     for column in TABLES["captions"].names:
         assert f"`{column}`" in body
 
