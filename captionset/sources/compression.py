@@ -54,11 +54,16 @@ def compression_of(path: str | Path, head: bytes | None = None) -> str | None:
     return SUFFIXES.get(Path(path).suffix.lower())
 
 
+_SUFFIX_TUPLE = tuple(SUFFIXES)
+
+
 def strip_compression_suffix(name: str) -> str:
     """``a/b.jsonl.gz`` -> ``a/b.jsonl``: ids and formats ignore how a file was compressed."""
-    for suffix in SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
+    lower = name.lower()
+    if lower.endswith(_SUFFIX_TUPLE):
+        for suffix in _SUFFIX_TUPLE:
+            if lower.endswith(suffix):
+                return name[: -len(suffix)]
     return name
 
 

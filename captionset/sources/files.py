@@ -44,7 +44,8 @@ def find_files(paths: Iterable[str | os.PathLike[str]], pattern: str = "*.txt") 
 
 def format_of_name(name: str) -> str | None:
     """The reader a file name asks for (``a.jsonl.gz`` -> jsonl), or None when the name says nothing."""
-    return EXTENSIONS.get(PurePosixPath(strip_compression_suffix(name.lower())).suffix)
+    base = strip_compression_suffix(name.lower())
+    return EXTENSIONS.get(base[base.rfind(".") :]) if "." in base.rsplit("/", 1)[-1] else None
 
 
 def sniff_format(path: Path) -> str:
@@ -103,15 +104,18 @@ def walk(root: Path, pattern: str | None, formats: frozenset[str] | None) -> lis
     With a glob pattern, every file it matches; without one, files whose extension is a known format
     (restricted to ``formats`` when given). Folders saved by ``datasets`` are one input each. A folder
     whose name matches (``x.txt/``) is reported as "dir" so the reader can reject it, and is searched too.
-    Symbolic links are listed but not followed into folders (no cycles).
+    Symbolic links are listed but not followed into folders (no cycles). Strings, not Path objects, in
+    the loop: planning 100k files must stay cheap.
     """
     found: list[tuple[str, Found]] = []
-    for folder, dirnames, filenames in os.walk(root):
-        here = Path(folder)
+    top = os.fspath(root)
+    for folder, dirnames, filenames in os.walk(top):
+        prefix = folder[len(top) :].lstrip(os.sep).replace(os.sep, "/")
+        prefix = f"{prefix}/" if prefix else ""
         kept = []
         for name in sorted(dirnames):
-            sub = here / name
-            rel = sub.relative_to(root).as_posix()
+            sub = Path(folder, name)
+            rel = prefix + name
             if (formats is None or "hf" in formats) and is_hf_dataset(sub):
                 found.append((rel, Found(sub, "hf")))
                 continue
@@ -120,10 +124,9 @@ def walk(root: Path, pattern: str | None, formats: frozenset[str] | None) -> lis
             kept.append(name)
         dirnames[:] = kept
         for name in filenames:
-            path = here / name
-            rel = path.relative_to(root).as_posix()
+            rel = prefix + name
             if _matches(rel, pattern, formats):
-                found.append((rel, Found(path, "file")))
+                found.append((rel, Found(Path(folder, name), "file")))
     found.sort(key=lambda item: item[0])
     return [item for _, item in found]
 
