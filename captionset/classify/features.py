@@ -73,6 +73,7 @@ BLOCK_FEATURES: tuple[str, ...] = (
     "ing_words",
     "near_copy",
     "near_copied",
+    "short_question",
 )
 #: Per-block features copied from the previous and the next block.
 NEIGHBOUR_FEATURES: tuple[str, ...] = (
@@ -397,6 +398,7 @@ RAW_FIELDS: tuple[str, ...] = (
     "ing_words",
     "near_copy",
     "near_copied",
+    "ends_question",
 )
 _R = {name: i for i, name in enumerate(RAW_FIELDS)}
 CREDIT_KINDS: tuple[str, ...] = ("bracket", "word", "slash", "agency", "bracket_name")
@@ -493,6 +495,7 @@ def block_raw(text: str) -> tuple[tuple, str]:
         min(low.count("ing ") + low.count("ing,") + low.count("ing."), 3),
         0.0,
         0.0,
+        stripped_end[-1:] == "?",
     )
     return raw, ending
 
@@ -571,6 +574,8 @@ def derive_block_features(raw: np.ndarray) -> np.ndarray:
         "closed_le8": closes * (n <= 8),
         "open_title_case": is_open * title_case,
         "open_lower_prose": open_prose,
+        # "Why was the OBR created?": a question on its own is a sub-heading, not a paragraph.
+        "short_question": (raw[:, col["ends_question"]] > 0) & (n <= 14),
     }
     kinds = raw[:, col["credit_kind"]]
     for code, kind in enumerate(CREDIT_KINDS, start=1):

@@ -68,8 +68,7 @@ PICTURED_CUE = re.compile(
 )
 # Video captions and player titles speak of footage, clips and "the moment".
 VIDEO_CUE = re.compile(
-    r"\b(videos?|footage|clip|watch(?:ing)?|filmed|the moment|livestream|media playback|"
-    r"newscast|broadcast|(?:\d{1,2}:\d{2}\s*$))",
+    r"\b(?:videos?|footage|clips?|watch|filmed|the moment|livestream|media playback|newscast)\b|\d{1,2}:\d{2}\s*$",
     re.I,
 )
 # Closing punctuation of a sentence in running text (quotes and brackets may follow it).
