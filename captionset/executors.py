@@ -119,12 +119,14 @@ def _run_pool(fn: Callable[[T], R], tasks: list[T], workers: int) -> Iterator[R]
     When a worker dies the pool breaks and every unfinished future fails with BrokenProcessPool. The
     tasks that had started (a flag in shared memory, set by the worker before it runs a task) are
     suspects; the others are resubmitted as they are. A task that is a suspect a second time is run
-    alone in a one-worker pool: if that worker dies too, the task is the culprit and TaskFailed names it.
+    alone in a one-worker pool after all the others: if that worker dies too, the task is the culprit
+    and TaskFailed names it.
     """
     import multiprocessing
 
     failures = [0] * len(tasks)
     pending = list(range(len(tasks)))
+    isolate: list[int] = []  # twice suspects: run alone once everything else has finished
     while pending:
         started = multiprocessing.get_context("spawn").RawArray("b", len(tasks))
         pool = _pool(min(workers, len(pending)), started)
@@ -155,13 +157,12 @@ def _run_pool(fn: Callable[[T], R], tasks: list[T], workers: int) -> Iterator[R]
                         yield future.result()
                         continue
                     failures[i] += bool(started[i])
-                    if failures[i] > RETRIES:
-                        yield _run_alone(fn, tasks[i], failures[i] + 1)
-                    else:
-                        pending.append(i)
+                    (isolate if failures[i] > RETRIES else pending).append(i)
                 pending.sort()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+    for i in sorted(isolate):
+        yield _run_alone(fn, tasks[i], failures[i] + 1)
 
 
 def _run_alone(fn: Callable[[T], R], task: T, attempt: int) -> R:
