@@ -17,10 +17,13 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +38,7 @@ from . import __version__
 from .align import DEFAULT_ALIGN_OPTIONS, AlignOptions, align
 from .ids import stable_hash
 from .model import RawRecord, Reject
-from .parse import DEFAULT_PARSE_OPTIONS, ParseOptions, parse_article
+from .parse import DEFAULT_PARSE_OPTIONS, ParseOptions, parse_article, writable_text
 from .schema import (
     ARTICLES,
     BLOCKS,
@@ -58,6 +61,9 @@ log = logging.getLogger("captionset")
 #: overhead (process start, file writes) stays small. Output bytes do not depend on it.
 ARTICLES_PER_SHARD = 500
 PARTIAL_SUFFIX = ".partial"
+#: Seconds one article may take (parse, align, rows) before it is rejected with reason ``timeout``: far
+#: beyond any real article (milliseconds), so only a pathological one hits it and the worker moves on.
+ARTICLE_TIMEOUT = 60.0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -77,6 +83,8 @@ class ShardTask:
     #: (folder, name): sources under folder are recorded as name/... (the default corpus's install path
     #: says nothing about the data and would differ from machine to machine).
     rename_root: tuple[str, str] | None = None
+    #: Seconds per article before it is rejected as ``timeout`` (None: no limit).
+    article_timeout: float | None = ARTICLE_TIMEOUT
 
 
 @dataclass(slots=True)
@@ -132,9 +140,59 @@ def _records(task: ShardTask) -> Iterator[RawRecord | Reject]:
             for record in read_slice(piece, task.source_options):
                 if task.rename_root is not None:
                     record.source = _renamed(record.source, *task.rename_root)
+                # File names that are not UTF-8 (surrogate escapes) could not be written to Parquet/JSON.
+                record.source = writable_text(record.source)
+                if isinstance(record, Reject):
+                    record.detail = writable_text(record.detail)
                 yield record
         except Exception as error:  # a reader bug must not lose the rest of the shard
-            yield Reject(source=piece.path, reason="read_error", detail=f"{type(error).__name__}: {error}")
+            yield Reject(
+                source=writable_text(piece.path),
+                reason="read_error",
+                detail=writable_text(f"{type(error).__name__}: {error}"),
+            )
+
+
+class ArticleTimeout(BaseException):
+    """Raised inside an article's work when its time is up; a BaseException, so that no ``except
+    Exception`` in the parser swallows it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ArticleTimeout in the block when it runs longer than ``seconds`` (a SIGALRM timer).
+
+    Only where signals can be used: the main thread of a process on a platform with ``setitimer`` (the
+    local pool's workers and an inline build); elsewhere (Dask worker threads) it does nothing. A timer
+    the caller had armed is put back when the block ends.
+    """
+    if (
+        not seconds
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    armed = True
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if armed:
+            raise ArticleTimeout(f"more than {seconds:g} s")
+
+    started = time.monotonic()
+    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay > 0:
+            left = previous_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), previous_interval)
 
 
 def _renamed(source: str, folder: str, name: str) -> str:
@@ -143,6 +201,30 @@ def _renamed(source: str, folder: str, name: str) -> str:
         return f"{name}/{path.relative_to(folder).as_posix()}"
     except ValueError:
         return source
+
+
+def _article_rows(record: RawRecord, task: ShardTask) -> tuple[dict, list[dict], list[dict], dict] | None:
+    """All the per-article work (the part under the time limit): its article, caption, block and key
+    rows, or None when it holds no text."""
+    article = parse_article(record, options=task.parse_options)
+    if not article.blocks or not article.text.strip():
+        return None
+    captions = align(article, task.align_options)
+    published = to_utc(article.published)
+    row = article_row(article, captions, published)
+    signatures = body_signatures(row["body"])
+    key = {
+        "article_id": article.article_id,
+        "published": published,
+        "body_hash": signatures[0],
+        "minhash": signatures[1],
+        "num_captions": len(captions),
+        "num_blocks": len(article.blocks),
+        "source": article.source,
+        "caption_keys": [text_key(c.caption) for c in captions],
+    }
+    caption_rows = [caption_row(article, c, published) for c in captions]
+    return row, caption_rows, block_table_rows(article), key
 
 
 def process_shard(task: ShardTask) -> ShardResult:
@@ -174,38 +256,27 @@ def process_shard(task: ShardTask) -> ShardResult:
             )
             continue
         try:
-            article = parse_article(record, options=task.parse_options)
-            if not article.blocks or not article.text.strip():
-                rejects.append(Reject(record.source, "empty", "no text", record.article_id))
-                continue
-            captions = align(article, task.align_options)
-        except DecodeError as error:
+            with time_limit(task.article_timeout):
+                rows = _article_rows(record, task)
+        except DecodeError as error:  # not text, or too large
             rejects.append(Reject(record.source, error.reason, error.detail, record.article_id))
             continue
-        except Exception as error:  # one bad article never stops a build
-            rejects.append(
-                Reject(record.source, "parse_error", f"{type(error).__name__}: {error}", record.article_id)
-            )
+        except ArticleTimeout as error:
+            rejects.append(Reject(record.source, "timeout", str(error), record.article_id))
             continue
-        seen.add(article.article_id)
-        published = to_utc(article.published)
-        row = article_row(article, captions, published)
+        except Exception as error:  # one bad article never stops a build
+            detail = writable_text(f"{type(error).__name__}: {error}")
+            rejects.append(Reject(record.source, "parse_error", detail, record.article_id))
+            continue
+        if rows is None:
+            rejects.append(Reject(record.source, "empty", "no text", record.article_id))
+            continue
+        row, captions, blocks, key = rows
+        seen.add(row["article_id"])
         article_rows.append(row)
-        captions_rows.extend(caption_row(article, c, published) for c in captions)
-        block_rows.extend(block_table_rows(article))
-        signatures = body_signatures(row["body"])
-        key_rows.append(
-            {
-                "article_id": article.article_id,
-                "published": published,
-                "body_hash": signatures[0],
-                "minhash": signatures[1],
-                "num_captions": len(captions),
-                "num_blocks": len(article.blocks),
-                "source": article.source,
-                "caption_keys": [text_key(c.caption) for c in captions],
-            }
-        )
+        captions_rows.extend(captions)
+        block_rows.extend(blocks)
+        key_rows.append(key)
     parts = task.parts_dir
     meta = file_metadata("part", {"shard": str(task.spec.index)})
     for kind, schema, rows in (
@@ -267,12 +338,16 @@ class BuildResult:
 
 
 def _options_dict(
-    source_options: SourceOptions, parse_options: ParseOptions, align_options: AlignOptions
+    source_options: SourceOptions,
+    parse_options: ParseOptions,
+    align_options: AlignOptions,
+    article_timeout: float | None = ARTICLE_TIMEOUT,
 ) -> dict[str, Any]:
     return {
         "source": asdict(source_options),
         "parse": asdict(parse_options),
         "align": asdict(align_options),
+        "guard": {"article_timeout": article_timeout},
     }
 
 
@@ -697,12 +772,14 @@ def build(
     parse_options: ParseOptions = DEFAULT_PARSE_OPTIONS,
     align_options: AlignOptions = DEFAULT_ALIGN_OPTIONS,
     articles_per_shard: int = ARTICLES_PER_SHARD,
+    article_timeout: float | None = ARTICLE_TIMEOUT,
 ) -> BuildResult:
     """Parse, align, split and write a dataset folder (Hugging Face layout) from the inputs.
 
     ``inputs`` None or empty builds the default corpus shipped with the package. The folder appears only
     when complete; an existing one is refused unless ``overwrite``. ``resume`` reuses the finished shards
-    of an interrupted build into the same folder with the same options.
+    of an interrupted build into the same folder with the same options. An article whose work takes more
+    than ``article_timeout`` seconds is rejected (``timeout``) where the engine allows a timer (local).
     """
     started = time.perf_counter()
     rule = SplitRule(ratios=tuple(float(r) for r in ratios), seed=seed, split_by=split_by)
@@ -728,7 +805,7 @@ def build(
         shutil.rmtree(out)
     out.mkdir()
 
-    options = _options_dict(source_options, parse_options, align_options)
+    options = _options_dict(source_options, parse_options, align_options, article_timeout)
     code = code_fingerprint()
     build_fingerprint = stable_hash(__version__, code, json.dumps(options, sort_keys=True), size=16)
     specs = plan_shards(inputs, source_options, articles_per_shard)
@@ -741,6 +818,7 @@ def build(
             parse_options,
             align_options,
             rename_root,
+            article_timeout,
         )
         for spec in specs
     ]

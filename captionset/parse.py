@@ -3,25 +3,49 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .classify import classify_blocks
 from .ids import article_id_for
-from .model import Article, RawRecord
+from .model import Article, Block, RawRecord
 from .segment import MAX_BLOCKS, segment
-from .text import to_text
+from .text import DecodeError, to_text
 
 # The date stamp closing a byline: "16/02/2016 11:12:00" (day first, as the corpus writes it).
 BYLINE_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # Bullet marks at the start of a highlight line.
 BULLET_MARK = re.compile(r"^\s*[•\-\*·▪●]\s*")
+# Lone surrogates (from JSON escapes or undecodable file names) cannot be written as UTF-8: each becomes U+FFFD.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: Characters of one block the classifier sees: a longer block is shown as its head and tail (where its
+#: style shows: label prefix, closing punctuation, credit), so a 5 MB line costs what a long paragraph does.
+CLASSIFY_BLOCK_CHARS = 20_000
+#: Blocks and characters of one classifier pass. Some features cost blocks x characters, so longer
+#: articles (far beyond any real page: the dev set's longest has 731 blocks, 44k characters) are
+#: classified in windows that overlap by CLASSIFY_MARGIN blocks on each side.
+CLASSIFY_WINDOW_BLOCKS = 1000
+CLASSIFY_WINDOW_CHARS = 100_000
+CLASSIFY_MARGIN = 8
+# The fields the classifier sets on a block (everything but its place and text), copied back from proxies.
+_LABEL_FIELDS = tuple(f.name for f in fields(Block) if f.name not in ("index", "start", "end", "text"))
+
+
+class ArticleTooLarge(DecodeError):
+    """An article longer than ``ParseOptions.max_chars``: refused like undecodable input (reason
+    ``too_large``), so one pathological input cannot hold a worker or its memory."""
+
+    def __init__(self, size: int, limit: int, unit: str = "characters") -> None:
+        super().__init__("too_large", f"{size} {unit}, more than the limit of {limit} characters")
 
 
 @dataclass(frozen=True, slots=True)
 class ParseOptions:
     """Knobs of the parser; the defaults are what `captionset parse` uses."""
 
-    max_chars: int = 2_000_000
+    #: Longer articles are rejected (``ArticleTooLarge``), not truncated: a cut article would be a wrong one.
+    max_chars: int = 8_000_000
+    #: Blocks beyond this count are merged into the last one (see segment.MAX_BLOCKS).
     max_blocks: int = MAX_BLOCKS
 
 
@@ -50,7 +74,8 @@ def parse_article(
 ) -> Article:
     """Decode, segment and classify one article. Pure: no I/O, no globals, no randomness.
 
-    Raises text.DecodeError when the bytes are not text.
+    Raises text.DecodeError when the bytes are not text, and its subclass ArticleTooLarge (reason
+    ``too_large``) for an article longer than ``options.max_chars``.
     """
     meta_title = meta_published = url = None
     meta_highlights: list[str] | None = None
@@ -59,9 +84,15 @@ def parse_article(
         article_id = article_id or raw.article_id
         meta_title, meta_published, url, meta_highlights = raw.title, raw.published, raw.url, raw.highlights
         raw = raw.data
+    if isinstance(raw, bytes) and len(raw) > 4 * options.max_chars:
+        # No encoding takes more than 4 bytes a character: too long before decoding anything.
+        raise ArticleTooLarge(len(raw), options.max_chars, "bytes")
     text, encoding = to_text(raw)
+    if len(text) > options.max_chars:
+        raise ArticleTooLarge(len(text), options.max_chars)
+    text = writable_text(text)
     blocks = segment(text, max_blocks=options.max_blocks)
-    classify_blocks(blocks)
+    classify_guarded(blocks)
     title = next((b.text for b in blocks if b.label == "title"), None)
     byline = next((b.text for b in reversed(blocks) if b.label == "byline"), None)
     highlights = [
@@ -72,14 +103,70 @@ def parse_article(
         if line.strip()
     ]
     return Article(
-        article_id=article_id or article_id_for(source),
-        source=source,
+        article_id=writable_text(article_id or article_id_for(source)),
+        source=writable_text(source),
         text=text,
         blocks=blocks,
-        title=meta_title or title,
+        title=writable_text(meta_title) or title,
         byline=byline,
-        published=meta_published or published_from_byline(byline),
-        highlights=meta_highlights if meta_highlights is not None else highlights,
-        url=url,
+        published=writable_text(meta_published) or published_from_byline(byline),
+        highlights=[writable_text(h) for h in meta_highlights] if meta_highlights is not None else highlights,
+        url=writable_text(url),
         encoding=encoding,
     )
+
+
+def writable_text(text: str | None) -> str | None:
+    """The text with lone surrogates replaced one for one (offsets keep), so it can be written as UTF-8."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _classifier_text(text: str) -> str:
+    if len(text) <= CLASSIFY_BLOCK_CHARS:
+        return text
+    half = CLASSIFY_BLOCK_CHARS // 2
+    return f"{text[:half]} … {text[-half:]}"
+
+
+def classifier_windows(lengths: list[int]) -> list[tuple[int, int]]:
+    """Consecutive [start, stop) block ranges of at most CLASSIFY_WINDOW_BLOCKS blocks and about
+    CLASSIFY_WINDOW_CHARS characters (a window always takes at least one block)."""
+    windows: list[tuple[int, int]] = []
+    start = chars = 0
+    for i, length in enumerate(lengths):
+        if i > start and (i - start >= CLASSIFY_WINDOW_BLOCKS or chars + length > CLASSIFY_WINDOW_CHARS):
+            windows.append((start, i))
+            start, chars = i, 0
+        chars += length
+    if start < len(lengths):
+        windows.append((start, len(lengths)))
+    return windows
+
+
+def classify_guarded(blocks: list[Block]) -> None:
+    """classify_blocks with a bound on its cost: blocks longer than CLASSIFY_BLOCK_CHARS are classified
+    from their head and tail, and articles beyond one window are classified window by window (each with
+    CLASSIFY_MARGIN blocks of context either side; the margins' labels are discarded). Articles of
+    ordinary size go through classify_blocks unchanged."""
+    shown = [_classifier_text(b.text) for b in blocks]
+    windows = classifier_windows([len(t) for t in shown])
+    if len(windows) <= 1 and all(s is b.text for s, b in zip(shown, blocks, strict=True)):
+        classify_blocks(blocks)
+        return
+    for start, stop in windows:
+        low, high = max(0, start - CLASSIFY_MARGIN), min(len(blocks), stop + CLASSIFY_MARGIN)
+        proxies = [
+            Block(index=i - low, start=b.start, end=b.end, text=shown[i])
+            for i, b in enumerate(blocks[low:high], low)
+        ]
+        classify_blocks(proxies)
+        for proxy in proxies[start - low : stop - low]:
+            block = blocks[proxy.index + low]
+            for name in _LABEL_FIELDS:
+                setattr(block, name, getattr(proxy, name))

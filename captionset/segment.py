@@ -22,6 +22,9 @@ TRAILING_BYLINE = re.compile(
 
 #: Blocks beyond this count are merged into the last one: a guard against pathological inputs.
 MAX_BLOCKS = 5000
+#: How far from the end a trailing byline is looked for (a byline line is far shorter): the search stays
+#: cheap on a last block of megabytes.
+BYLINE_TAIL_CHARS = 1000
 
 
 def _spans(text: str, separator: re.Pattern[str], start: int, end: int) -> list[tuple[int, int]]:
@@ -43,7 +46,7 @@ def segment(text: str, max_blocks: int = MAX_BLOCKS) -> list[Block]:
         spans = [sub for s, e in spans for sub in _spans(text, LINE_BREAK, s, e)]
     if spans:
         s, e = spans[-1]
-        match = TRAILING_BYLINE.search(text, s, e)
+        match = TRAILING_BYLINE.search(text, max(s, e - BYLINE_TAIL_CHARS), e)
         if match and match.start() > s:
             spans[-1:] = [span for span in (_trim(text, s, match.start()), (match.start(1), e)) if span]
     if len(spans) > max_blocks:
