@@ -36,8 +36,9 @@ def test_default_corpus_dir_is_the_installed_copy_or_the_checkout():
     assert found.is_dir()
 
 
-def test_six_to_eight_articles_in_the_corpus_format(texts):
-    assert 6 <= len(texts) <= 8
+def test_thirty_to_forty_five_articles_in_the_corpus_format(texts):
+    # Enough articles that the default 0.8/0.1/0.1 hash split leaves no split empty.
+    assert 30 <= len(texts) <= 45
     for name, text in texts.items():
         assert "\r" not in text, name
         assert len(BULLET_LINE.findall(text)) >= 3, name
@@ -49,12 +50,17 @@ def test_dates_span_several_years(texts):
     assert len(years) >= 4
 
 
-def test_one_pair_of_near_duplicates_and_no_other(texts):
+def test_a_few_disjoint_pairs_of_near_duplicates_and_nothing_else_similar(texts):
     grams = {name: shingles(text) for name, text in texts.items()}
-    similar = [(a, b) for a, b in combinations(grams, 2) if jaccard(grams[a], grams[b]) > 0.6]
-    assert len(similar) == 1
-    a, b = similar[0]
-    assert texts[a] != texts[b]
+    scores = {(a, b): jaccard(grams[a], grams[b]) for a, b in combinations(grams, 2)}
+    similar = [pair for pair, score in scores.items() if score > 0.6]
+    assert 2 <= len(similar) <= 4
+    in_pairs = [name for pair in similar for name in pair]
+    assert len(in_pairs) == len(set(in_pairs))  # pairs, not larger clusters
+    for a, b in similar:
+        assert texts[a] != texts[b]
+    # Every other pair is clearly distinct (no accidental third copy of a story).
+    assert max(score for pair, score in scores.items() if pair not in similar) < 0.2
 
 
 def test_every_article_parses_with_title_byline_date_and_captions(texts):
