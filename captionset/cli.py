@@ -9,8 +9,9 @@ import sys
 import click
 
 from . import __version__
+from .executors import EngineUnavailable, TaskFailed
 from .parse import parse_article
-from .sources import find_files
+from .sources import FORMATS, find_files
 from .text import DecodeError
 from .views import block_rows
 
@@ -135,14 +136,21 @@ def _split_options(fn):
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True)
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler to join (default: a LocalCluster).")
 @click.option(
-    "--format", "input_format", default="auto", show_default=True, help="Input format (auto-detected)."
+    "--format",
+    "input_format",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Input format (auto: by extension, then by content).",
 )
 @click.option("--glob", "pattern", metavar="PATTERN", help="Files to take from folders (default: by format).")
 @click.option("--text-field", default="text", show_default=True, help="Field with the article text.")
-@click.option("--id-field", help="Field with the article id (default: a hash of the source).")
-@click.option("--title-field", help="Field with the title.")
-@click.option("--url-field", help="Field with the URL.")
-@click.option("--date-field", help="Field with the publication time.")
+@click.option(
+    "--id-field", help="Field with the article id (default: 'id' if present, else a hash of the source)."
+)
+@click.option("--title-field", help="Field with the title (default: 'title' if present).")
+@click.option("--url-field", help="Field with the URL (default: 'url' if present).")
+@click.option("--date-field", help="Field with the publication time (default: 'date' if present).")
 @click.option("--overwrite", is_flag=True, help="Replace DIR if it holds a dataset.")
 @click.option("--resume", is_flag=True, help="Reuse the finished shards of an interrupted build into DIR.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -185,7 +193,7 @@ def build(inputs, output, ratios, seed, split_by, workers, engine, scheduler, in
             quiet=kw["quiet"],
             source_options=source_options,
         )
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
+    except (FileExistsError, FileNotFoundError, ValueError, TaskFailed, EngineUnavailable) as error:
         raise click.ClickException(str(error)) from None
     click.echo(result.summary())
 
