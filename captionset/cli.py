@@ -153,6 +153,14 @@ def _split_options(fn):
 @click.option("--date-field", help="Field with the publication time (default: 'date' if present).")
 @click.option("--overwrite", is_flag=True, help="Replace DIR if it holds a dataset.")
 @click.option("--resume", is_flag=True, help="Reuse the finished shards of an interrupted build into DIR.")
+@click.option(
+    "--article-timeout",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Reject an article (reason timeout) whose parsing takes longer; 0: no limit.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def build(inputs, output, ratios, seed, split_by, workers, engine, scheduler, input_format, pattern, **kw):
     """Parse, align, split and write a Hugging Face dataset folder (Parquet + card).
@@ -192,6 +200,7 @@ def build(inputs, output, ratios, seed, split_by, workers, engine, scheduler, in
             resume=kw["resume"],
             quiet=kw["quiet"],
             source_options=source_options,
+            article_timeout=kw["article_timeout"] or None,
         )
     except (FileExistsError, FileNotFoundError, ValueError, TaskFailed, EngineUnavailable) as error:
         raise click.ClickException(str(error)) from None

@@ -277,3 +277,16 @@ def test_a_slow_article_is_rejected_as_timeout_and_the_build_goes_on(tmp_path, m
     (row,) = read_rejects(tmp_path / "ds")
     assert row["source"].endswith("slow.txt") and row["reason"] == "timeout" and "0.5 s" in row["detail"]
     assert result.manifest["options"]["guard"] == {"article_timeout": 0.5}
+
+
+def test_cli_article_timeout_option_reaches_the_manifest(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_corpus(corpus, range(2))
+    runner = CliRunner()
+    for value, expected in (("0", None), ("2.5", 2.5)):
+        out = tmp_path / f"ds-{value}"
+        args = ["build", str(corpus), "-o", str(out), "--workers", "1", "-q", "--article-timeout", value]
+        result = runner.invoke(cli, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["options"]["guard"] == {"article_timeout": expected}
