@@ -44,15 +44,19 @@ def front_matter(manifest: dict[str, Any]) -> dict[str, Any]:
     files = manifest["files"]
     version = config_version(manifest["captionset_version"])
     configs, infos = [], []
-    for config in TABLES:
-        # An empty split is left out: `datasets` refuses a split with no rows.
+    non_empty = [c for c in TABLES if any(files[c][s]["num_examples"] for s in SPLIT_NAMES)]
+    # The default config is captions; a build without captions falls back to the next table with rows.
+    default = "captions" if "captions" in non_empty else next(iter(non_empty), None)
+    for config in non_empty:
+        # An empty split (or a table with no rows at all) is left out: `datasets` refuses data with no rows,
+        # and one config without files would break loading every other config of the folder.
         present = [s for s in SPLIT_NAMES if files[config][s]["num_examples"]]
         digest = stable_hash(*(files[config][s]["sha256"] for s in SPLIT_NAMES), size=16)
         entry: dict[str, Any] = {
             "config_name": config,
             "data_files": [{"split": s, "path": f"{config}/{s}-*"} for s in present],
         }
-        if config == "captions":
+        if config == default:
             entry["default"] = True
         entry["version"] = version
         entry["description"] = f"captionset {manifest['captionset_version']} {config}, data {digest}"
@@ -242,6 +246,12 @@ def render_card(manifest: dict[str, Any]) -> str:
         if empty
         else ""
     )
+    empty_tables = [c for c in TABLES if not counts[c]]
+    if empty_tables:
+        empty_note += (
+            f"\n\nTables without any row in this build ({', '.join(empty_tables)}) have no files and no "
+            "config in the YAML header."
+        )
     body = f"""# captionset: news captions with their article context
 
 ## Dataset summary

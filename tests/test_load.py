@@ -183,3 +183,18 @@ def test_cli_show_and_stats(dataset):
     assert text.exit_code == 0 and f"{figures['articles']} articles" in text.stdout
     missing = runner.invoke(cli, ["stats", str(dataset / "captions")], catch_exceptions=False)
     assert missing.exit_code == 1 and "not a captionset dataset" in missing.stderr
+
+
+def test_a_build_without_captions_still_loads_its_other_configs(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = "A Council Meets\n\nThe council met on Tuesday to set its budget.\n\nIt agreed to raise fees.\n"
+    (corpus / "plain.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "ds"
+    result = build([corpus], out, workers=1)
+    assert result.captions == 0
+    assert datasets.get_dataset_config_names(str(out)) == ["articles", "blocks"]
+    assert load(out, "articles", split="train").num_rows == 1
+    assert datasets.load_dataset(str(out), split="train").num_rows == 1  # the default falls back to articles
+    with pytest.raises(ValueError, match="captions"):
+        load(out, "captions")
