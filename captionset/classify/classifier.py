@@ -123,6 +123,12 @@ def model_probabilities(texts: list[str], model: dict[str, Any]) -> np.ndarray:
     return probs
 
 
+def _is_bullet_list(text: str) -> bool:
+    """Is every non-blank line of the block a bullet line (highlights)?"""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(signals.BULLET_LINE.match(line) for line in lines)
+
+
 def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[tuple[str, float]]:
     """(label, confidence) for every block text of one article, in order."""
     count = len(texts)
@@ -136,11 +142,9 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
     for i in range(1, count):
         text = texts[i]
         label, score = MODEL_CLASSES[best_of[i]], best_p[i]
-        lines = [line for line in text.splitlines() if line.strip()]
-        bullets = bool(lines) and all(signals.BULLET_LINE.match(line) for line in lines)
-        if bullets and not seen_body and i <= 5:
+        if not seen_body and i <= 5 and _is_bullet_list(text):
             label, score = "highlight", max(score, 0.8)
-        elif signals.is_byline(text) and i >= count - 2:
+        elif i >= count - 2 and signals.is_byline(text):
             label, score = "byline", max(score, 0.9)
         elif signals.is_boilerplate(text):
             label, score = "boilerplate", max(score, 0.85)

@@ -9,6 +9,8 @@ style, for example all ending in "(Picture: X)").
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from . import signals
@@ -503,23 +505,44 @@ def block_raw(text: str) -> tuple[tuple, str]:
 def _near_copies(texts: list[str], raw: np.ndarray) -> None:
     """Does a short block repeat words of another block? Captions often repeat a body sentence.
 
-    Three five-word probes (start, middle, end) of each short block are looked up in the whole article's
-    lower-cased text: ``near_copy`` is the share found more than once, ``near_copied`` says all were.
-    Substring counts run in C, so this stays cheap on long articles.
+    Three five-word probes (start, middle, end) of each short block are looked for in the article's
+    lower-cased blocks: ``near_copy`` is the share found more than once, ``near_copied`` says all were.
+    A probe can only occur in blocks holding its three middle words, so each probe is counted only in the
+    blocks that hold the rarest of them (an index built once), which keeps long articles linear.
     """
     lowered = [t.lower() for t in texts]
-    article = "\n".join(lowered)
-    col, copied = _R["near_copy"], _R["near_copied"]
-    for i, low in enumerate(lowered):
-        words = low.split()
+    split = [low.split() for low in lowered]
+    counts: Counter[str] = Counter()
+    for words in split:
+        counts.update(words)
+    rarity = counts.__getitem__
+    probes: list[tuple[int, str, str]] = []
+    for i, words in enumerate(split):
         count = len(words)
         if count < 6 or count > NEAR_COPY_MAX_WORDS:
             continue
-        starts = (0, (count - 5) // 2, count - 5)
-        found = sum(1 for j in starts if article.count(" ".join(words[j : j + 5])) > 1)
-        if found:
-            raw[i, col] = found / 3.0
-            raw[i, copied] = float(found == 3)
+        for j in (0, (count - 5) // 2, count - 5):
+            probes.append((i, " ".join(words[j : j + 5]), min(words[j + 1 : j + 4], key=rarity)))
+    if not probes:
+        return
+    keys = {key for _, _, key in probes}
+    holders: dict[str, list[int]] = {}
+    for b, words in enumerate(split):
+        for word in keys.intersection(words):
+            holders.setdefault(word, []).append(b)
+    found = [0] * len(texts)
+    for i, probe, key in probes:
+        total = 0
+        for b in holders[key]:
+            total += lowered[b].count(probe)
+            if total > 1:
+                found[i] += 1
+                break
+    col, copied = _R["near_copy"], _R["near_copied"]
+    for i, hits in enumerate(found):
+        if hits:
+            raw[i, col] = hits / 3.0
+            raw[i, copied] = float(hits == 3)
 
 
 def derive_block_features(raw: np.ndarray) -> np.ndarray:
@@ -593,6 +616,13 @@ _LOG_26 = float(np.log1p(25.5))
 _CREDIT_COLUMNS = np.array([_INDEX[f"credit_{kind}"] for kind in CREDIT_KINDS])
 
 
+def _median(values: list[float]) -> float:
+    """np.median of a short list, without its overhead."""
+    values.sort()
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+
+
 def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     """Feature matrix (blocks x ``FEATURE_NAMES``) of one article, and each block's ending style."""
     raws: list[tuple] = []
@@ -617,7 +647,7 @@ def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     has_credit = base[:, _CREDIT_COLUMNS].max(axis=1) if count else np.zeros(0)
     credit_share = float(has_credit[rest].sum()) / inner
     closed_long = [i for i in range(1, count) if closes[i] and base[i, _LOG_WORDS] > 2.3]
-    typical = float(np.median(base[closed_long, _LOG_WORDS])) if closed_long else 3.0
+    typical = _median(base[closed_long, _LOG_WORDS].tolist()) if closed_long else 3.0
     # Share of long paragraphs (26+ words) that close: high when the story's paragraphs end in a full stop,
     # which makes sentence-like blocks without one stand out as captions.
     open_prose = base[:, _OPEN_PROSE]
