@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -72,6 +71,10 @@ CREDIT_MARKED = re.compile(
     r"|\b(?i:credit|photo|photograph|picture|image)s?\s*(?::|\bby\b)[^.!?]*"
     r"|\bPhoto\s+by\b[^.!?]*)\s*$"
 )
+# Cheap necessary condition of CREDIT_MARKED (a bracket or a credit word; the regex is slow to run on
+# every caption): "photo" covers "photograph"; İ (lower-cased to i + U+0307), ı and ſ match i and s
+# case-insensitively in `re`.
+CREDIT_HINTS = ("credit", "photo", "picture", "image", "(", "[", "\u0307", "\u0131", "\u017f")
 # A credit without a marker: a short run of capitalised words after the caption's last full stop
 # ("... launch site. Etlaq", "... Duqm. Tara Atkinson for Rest of World").
 CREDIT_TAIL = re.compile(
@@ -208,6 +211,10 @@ def _search_keys(term: str) -> tuple[str, ...]:
     return keys
 
 
+#: What the body knows of one stem: IDF, BM25 tf parts, hit spans, paragraph -> term frequency.
+_Term = tuple[float, list[tuple[int, float]], list[tuple[int, int]], dict[int, int]]
+
+
 @dataclass(slots=True)
 class _Body:
     """The body paragraphs of one article, prepared once: lower-cased text, offsets, lengths.
@@ -221,6 +228,8 @@ class _Body:
     texts: list[str]
     hay: str
     starts: list[int]
+    #: Offset of the end of every paragraph in ``hay`` (its newline), to map hits to paragraphs.
+    ends: list[int]
     #: Whitespace tokens of every paragraph (the window's token budget), counted when a window asks.
     lengths: list[int | None]
     #: BM25 length normalisation of every paragraph: k1 * (1 - b + b * length / average length),
@@ -228,10 +237,9 @@ class _Body:
     norms: list[float]
     #: Number of subheadings before every paragraph: paragraphs with the same number share a section.
     sections: list[int]
-    #: term -> (IDF, [(paragraph ordinal, BM25 term-frequency part)], [(start, end) of every hit]).
-    terms: dict[str, tuple[float, list[tuple[int, float]], list[tuple[int, int]]]] = field(
-        default_factory=dict
-    )
+    #: term -> (IDF, [(paragraph ordinal, BM25 term-frequency part)], [(start, end) of every hit in
+    #: text order], {paragraph ordinal: term frequency}).
+    terms: dict[str, _Term] = field(default_factory=dict)
 
     @classmethod
     def of(cls, blocks: list[Block]) -> _Body:
@@ -255,42 +263,57 @@ class _Body:
         norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in sizes]
         lengths: list[int | None] = [None] * len(texts)
         hay = "\n".join(texts).lower()
-        return cls([b.index for b in body], texts, hay, starts, lengths, norms, sections)
+        ends = [start + size for start, size in zip(starts, sizes, strict=True)]
+        return cls([b.index for b in body], texts, hay, starts, ends, lengths, norms, sections)
 
-    def term(self, term: str) -> tuple[float, list[tuple[int, float]], list[tuple[int, int]]]:
+    def term(self, term: str) -> _Term:
         """IDF of a stem within the article, its BM25 term-frequency part in each paragraph with it,
         and where its words are in the body text."""
         cached = self.terms.get(term)
         if cached is not None:
             return cached
-        hay, starts = self.hay, self.starts
+        hay = self.hay
+        find, size_of_hay = hay.find, len(hay)
         hits: list[tuple[int, int]] = []
-        word_end = WORD_END.match
-        for key in _search_keys(term):
+        keys = _search_keys(term)
+        for key in keys:
             size = len(key)
             exact = key == term
-            i = hay.find(key)
+            i = find(key)
             while i != -1:
                 if i == 0 or not hay[i - 1].isalnum():
-                    end = word_end(hay, i + size).end()
-                    if (exact and end == i + size) or stem(hay[i:end]) == term:
+                    end = i + size
+                    # Most hits are the stem itself as a whole word: no regex needed to see that.
+                    if end < size_of_hay and hay[end].isalnum():
+                        end = WORD_END.match(hay, end).end()
+                        if stem(hay[i:end]) == term:
+                            hits.append((i, end))
+                    elif exact or stem(hay[i:end]) == term:
                         hits.append((i, end))
-                i = hay.find(key, i + size)
-        found = Counter(bisect_right(starts, i) - 1 for i, _ in hits)
+                i = find(key, i + size)
+        if len(keys) > 1 and hits:
+            hits.sort()
+        # Hits are in text order: count them per paragraph walking the paragraph ends once.
+        found: dict[int, int] = {}
+        ends = self.ends
+        ordinal = 0
+        for i, _ in hits:
+            while ends[ordinal] < i:
+                ordinal += 1
+            found[ordinal] = found.get(ordinal, 0) + 1
         norms = self.norms
         count = len(self.indices)
         idf = math.log(1.0 + (count - len(found) + 0.5) / (len(found) + 0.5))
-        parts = [(o, tf * (BM25_K1 + 1) / (tf + norms[o])) for o, tf in sorted(found.items())]
-        self.terms[term] = cached = (idf, parts, hits)
+        k1 = BM25_K1 + 1
+        parts = [(o, tf * k1 / (tf + norms[o])) for o, tf in found.items()]
+        self.terms[term] = cached = (idf, parts, hits, found)
         return cached
 
     def adjacent(self, first: str, second: str) -> list[int]:
         """Ordinals of the paragraphs where a word of ``first`` is followed by one of ``second``,
         with only stop words between them ("hospital in Azaz" has the phrase hospital-azaz)."""
         hay, starts = self.hay, self.starts
-        begins = [begin for begin, _ in self.terms[second][2]]
-        if len(self.terms[second][2]) > 1:
-            begins.sort()
+        begins = [begin for begin, _ in self.terms[second][2]]  # in text order already
         found: list[int] = []
         for _, end in self.terms[first][2]:
             n = bisect_left(begins, end)
@@ -373,10 +396,9 @@ def evidence(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OP
     lexical: dict[int, float] = {}
     bonus: dict[int, float] = {}
     weights: dict[str, float] = {}
-    holders: dict[str, set[int]] = {}
     total = 0.0
     for term, share in found.terms.items():
-        idf, parts, _ = body.term(term)
+        idf, parts, _, _ = body.term(term)
         idf *= share
         total += idf
         weights[term] = idf
@@ -385,14 +407,12 @@ def evidence(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OP
         if term in found.entities and options.entity_bonus:
             for ordinal, _ in parts:
                 bonus[ordinal] = bonus.get(ordinal, 0.0) + options.entity_bonus * idf
-        if found.phrases:
-            holders[term] = {ordinal for ordinal, _ in parts}
     if total <= 0:
         return {}
     if options.phrase_bonus:
         for pair in dict.fromkeys(found.phrases):
             weight = options.phrase_bonus * (weights[pair[0]] + weights[pair[1]]) / 2
-            if holders[pair[0]] & holders[pair[1]]:
+            if body.terms[pair[0]][3].keys() & body.terms[pair[1]][3].keys():
                 for ordinal in body.adjacent(*pair):
                     bonus[ordinal] = bonus.get(ordinal, 0.0) + weight
     least = options.min_match * total
@@ -460,7 +480,10 @@ def matching_text(block: Block) -> tuple[str, str]:
     text = block.text
     if block.credit and block.credit in text:
         text = text.replace(block.credit, " ")
-    text = CREDIT_MARKED.sub("", text.strip())
+    text = text.strip()
+    lowered = text.lower()
+    if any(hint in lowered for hint in CREDIT_HINTS):
+        text = CREDIT_MARKED.sub("", text)
     text = CREDIT_TAIL.sub(r"\g<stop>", text)
     label = ""
     if block.caption_label and text.startswith(block.caption_label):
