@@ -7,9 +7,9 @@ words discounted), its names and numbers (an entity overlap), its two-word phras
 only reweights real matches), and the other captions of its gallery (one gallery tends to illustrate
 one passage). Captions whose words appear in no paragraph get no related paragraph, not a forced match.
 
-Speed matters (alignment may add at most a fraction of parse time): every body paragraph is split
-once with C-level string methods into stems counted per paragraph, each distinct word of the article
-is stemmed once, and captions only look up their own few stems.
+Speed matters (alignment may add at most a fraction of parse time): the body is never tokenised (that
+alone costs more than the whole budget); each distinct caption stem is looked up once per article with
+``str.find`` in the lower-cased body, and the stemmer is memoised.
 """
 
 from __future__ import annotations
