@@ -373,7 +373,7 @@ def main() -> None:
         "--loso", action="store_true", help="cross-validate over dev/ instead of writing the model"
     )
     ap.add_argument("--folds", type=int, default=0, help="with --loso: site-grouped folds (0 = one per site)")
-    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--l2", type=float, default=3.0)
     ap.add_argument("--dev-weight", type=float, default=2.0)
     ap.add_argument("--hidden", type=int, default=0, help="hidden units of the stage-2 network (0: logistic)")
     ap.add_argument("--mlp-l2", type=float, default=1e-4)

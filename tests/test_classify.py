@@ -13,7 +13,7 @@ import pytest
 
 from captionset.classify import caption_fields, classify_blocks, signals
 from captionset.classify.classifier import MODEL_CLASSES, STAGE2_FEATURES, label_texts, load_model
-from captionset.classify.features import FEATURE_NAMES, PRESENT_S_VERB, article_features
+from captionset.classify.features import FEATURE_NAMES, article_features
 from captionset.model import LABELS
 from captionset.segment import segment
 
@@ -152,39 +152,6 @@ def test_features_have_one_column_per_name_and_credit_style_is_shared():
     assert endings[1] == endings[3] != endings[2]
     assert x[1, FEATURE_NAMES.index("same_credit_style")] > 0
     assert x[2, FEATURE_NAMES.index("same_credit_style")] == 0
-
-
-def test_present_s_verb_marks_scene_descriptions_not_narration():
-    assert PRESENT_S_VERB.search("a man covers the bodies of the victims")
-    assert PRESENT_S_VERB.search("a young boy with a broken leg lies in a hospital bed")
-    assert not PRESENT_S_VERB.search("the minister says he will resign next week")
-    assert not PRESENT_S_VERB.search("he was at the station when the train left")
-
-
-def _story(n: int) -> str:
-    return " ".join(["The council met again on Monday and voted on the long plan for the town."] * n)
-
-
-def test_open_run_between_story_paragraphs_interrupts_the_story():
-    texts = [
-        "Title",
-        _story(3),
-        _story(3),
-        "A man walks past the flooded houses of the old town on the river bank",
-        "Rescue workers carry a woman to safety from the water in the town centre",
-        _story(3),
-        _story(3),
-        _story(3),
-        "More stories from the region you may have missed this week",
-        "Another headline about the weather that is not part of this story",
-    ]
-    x, _ = article_features(texts)
-    interrupts = FEATURE_NAMES.index("open_run_interrupts")
-    assert x[3, interrupts] == 1.0 and x[4, interrupts] == 1.0
-    # A run at the end of the page (related links) has no story paragraph after it.
-    assert x[8, interrupts] == 0.0 and x[9, interrupts] == 0.0
-    assert x[1, interrupts] == 0.0
-    assert x[3, FEATURE_NAMES.index("open_prose_interrupts")] > 0.5
 
 
 def test_augmentation_removes_caption_full_stops_and_credits_only():

@@ -9,7 +9,6 @@ style, for example all ending in "(Picture: X)").
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
 import numpy as np
@@ -77,7 +76,6 @@ BLOCK_FEATURES: tuple[str, ...] = (
     "near_copy",
     "near_copied",
     "short_question",
-    "present_s_verb",
 )
 #: Per-block features copied from the previous and the next block.
 NEIGHBOUR_FEATURES: tuple[str, ...] = (
@@ -115,8 +113,6 @@ CONTEXT_FEATURES: tuple[str, ...] = (
     "run_open",
     "open_prose_x_story_closes",
     "open_prose_group",
-    "open_run_interrupts",
-    "open_prose_interrupts",
 )
 FEATURE_NAMES: tuple[str, ...] = (
     BLOCK_FEATURES
@@ -362,14 +358,6 @@ NEAR_COPY_MAX_WORDS = 60
 HEAD = 320
 
 
-# A present-tense verb in "-s" before an object or a place: "A man covers the ...", "A boy lies in a ...",
-# how captions describe a scene (story text narrates in the past; headlines mostly "says").
-PRESENT_S_VERB = re.compile(
-    r"\b(?!says\b|was\b|has\b|is\b|its\b|this\b|us\b)[a-z]{2,}[^s\W]s "
-    r"(?:a|an|the|in|on|at|to|with|his|her|their|from|into|after|up|out|down|off|past|through|during)\b"
-)
-
-
 #: Raw per-block values computed in Python; ``BLOCK_FEATURES`` are derived from them with numpy.
 RAW_FIELDS: tuple[str, ...] = (
     "n",
@@ -413,7 +401,6 @@ RAW_FIELDS: tuple[str, ...] = (
     "near_copy",
     "near_copied",
     "ends_question",
-    "present_s_verb",
 )
 _R = {name: i for i, name in enumerate(RAW_FIELDS)}
 CREDIT_KINDS: tuple[str, ...] = ("bracket", "word", "slash", "agency", "bracket_name")
@@ -511,7 +498,6 @@ def block_raw(text: str) -> tuple[tuple, str]:
         0.0,
         0.0,
         stripped_end[-1:] == "?",
-        short and PRESENT_S_VERB.search(head) is not None,
     )
     return raw, ending
 
@@ -694,19 +680,6 @@ def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     for i in range(count - 2, -1, -1):
         if not closes[i] and runs[i + 1] > runs[i]:
             runs[i] = runs[i + 1]
-    # A run of blocks without closing punctuation with a closed story paragraph (26+ words) on both sides
-    # interrupts the story: captions do that, lists of related headlines at the page's end do not.
-    story = (closes > 0) & (base[:, _LOG_WORDS] > _LOG_26)
-    start = None
-    for i in range(1, count + 1):
-        if i < count and not closes[i]:
-            if start is None:
-                start = i
-        elif start is not None:
-            if start >= 2 and i < count and story[start - 1] and story[i]:
-                context[start:i, 15] = 1.0
-            start = None
-    context[:, 16] = context[:, 15] * open_prose * story_closes
     for i, ending in enumerate(endings):
         if ending not in ("closed", "open", "open_long"):
             context[i, 7] = min(counts.get(ending, 1) - 1, 6) / 6.0
