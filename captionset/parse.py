@@ -79,10 +79,12 @@ def parse_article(
     """
     meta_title = meta_published = url = None
     meta_highlights: list[str] | None = None
+    has_title: bool | None = None
     if isinstance(raw, RawRecord):
         source = source or raw.source
         article_id = article_id or raw.article_id
         meta_title, meta_published, url, meta_highlights = raw.title, raw.published, raw.url, raw.highlights
+        has_title = raw.meta.get("has_title")
         raw = raw.data
     if isinstance(raw, bytes) and len(raw) > 4 * options.max_chars:
         # No encoding takes more than 4 bytes a character: too long before decoding anything.
@@ -92,7 +94,10 @@ def parse_article(
         raise ArticleTooLarge(len(text), options.max_chars)
     text = writable_text(text)
     blocks = segment(text, max_blocks=options.max_blocks)
-    classify_guarded(blocks)
+    if has_title is None:
+        # A title given by a field is usually not repeated in the text (JSONL/CSV exports).
+        has_title = not meta_title or (bool(blocks) and _same_line(blocks[0].text, meta_title))
+    classify_guarded(blocks, has_title=has_title)
     title = next((b.text for b in blocks if b.label == "title"), None)
     byline = next((b.text for b in reversed(blocks) if b.label == "byline"), None)
     highlights = [
@@ -149,11 +154,29 @@ def classifier_windows(lengths: list[int]) -> list[tuple[int, int]]:
     return windows
 
 
-def classify_guarded(blocks: list[Block]) -> None:
+#: The headline put in front of a text that has none, so that position-based rules see a title first.
+STAND_IN_TITLE = "Headline"
+
+
+def _same_line(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def classify_guarded(blocks: list[Block], *, has_title: bool = True) -> None:
     """classify_blocks with a bound on its cost: blocks longer than CLASSIFY_BLOCK_CHARS are classified
     from their head and tail, and articles beyond one window are classified window by window (each with
     CLASSIFY_MARGIN blocks of context either side; the margins' labels are discarded). Articles of
-    ordinary size go through classify_blocks unchanged."""
+    ordinary size go through classify_blocks unchanged. A text without a headline line (has_title=False,
+    as in CNN/DailyMail stories) is classified behind a stand-in headline, so its first block is read as
+    story text rather than taken for the title."""
+    if not has_title and blocks:
+        proxies = [Block(index=0, start=0, end=0, text=STAND_IN_TITLE)]
+        proxies += [Block(index=i + 1, start=b.start, end=b.end, text=b.text) for i, b in enumerate(blocks)]
+        classify_guarded(proxies)
+        for block, proxy in zip(blocks, proxies[1:], strict=True):
+            for name in _LABEL_FIELDS:
+                setattr(block, name, getattr(proxy, name))
+        return
     shown = [_classifier_text(b.text) for b in blocks]
     windows = classifier_windows([len(t) for t in shown])
     if len(windows) <= 1 and all(s is b.text for s, b in zip(shown, blocks, strict=True)):

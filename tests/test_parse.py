@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from captionset import parse_article
+from captionset import RawRecord, parse_article
 from captionset.model import LABELS
 from captionset.text import DecodeError
 
@@ -123,3 +123,26 @@ def test_parse_article_on_any_bytes_raises_only_decode_error(data):
         assert error.reason
         return
     _check_blocks(article)
+
+
+STORY = (
+    "A crane fell across the quay on Tuesday morning after gusts of 90mph.\n\n"
+    "The harbour master said the wind simply picked it up and twisted it.\n\n"
+    "Engineers worked through the night to restore power to 400 homes."
+)
+
+
+@pytest.mark.parametrize(
+    ("meta", "title", "text", "first_label"),
+    [
+        ({}, None, STORY, "title"),  # plain text: line 1 is the headline
+        ({"has_title": False}, None, STORY, "body"),  # .story / cnndm: no headline line
+        ({}, "Crane Falls On Quay", STORY, "body"),  # title from a field, not repeated in the text
+        ({}, "Crane Falls On Quay", "Crane Falls On Quay\n\n" + STORY, "title"),  # ... or repeated
+    ],
+)
+def test_texts_without_a_headline_line_get_no_title_block(meta, title, text, first_label):
+    article = parse_article(RawRecord(source="s", article_id="a", data=text, title=title, meta=meta))
+    assert article.blocks[0].label == first_label
+    assert [b.label for b in article.blocks].count("title") == (first_label == "title")
+    assert article.title == (title or (article.blocks[0].text if first_label == "title" else None))

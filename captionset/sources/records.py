@@ -112,4 +112,5 @@ def map_record(
         url=url,
         published=published,
         highlights=highlight_list,
+        meta={"has_title": False} if kind == "cnndm" else {},
     )

@@ -49,4 +49,7 @@ def read(piece: InputSlice, options: SourceOptions, name: str) -> Iterator[RawRe
         yield Reject(piece.path, "empty", "no story text")
         return
     stem = PurePosixPath(name).name.split(".")[0]
-    yield RawRecord(source=piece.path, article_id=stem, data=story, highlights=highlights)
+    # CNN/DailyMail stories carry no headline line: the first block is story text.
+    yield RawRecord(
+        source=piece.path, article_id=stem, data=story, highlights=highlights, meta={"has_title": False}
+    )
