@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 
@@ -161,8 +162,10 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(normal.encode(), digest_size=8).digest(), "big")
 
 
+@lru_cache(maxsize=1 << 17)
 def _token_hash(word: str) -> int:
     # Two CRC-32s make 64 bits: fast (C), stable across machines, and good enough to spread shingles.
+    # Cached: news vocabulary repeats across articles, and the value depends on the word alone.
     data = word.encode()
     return zlib.crc32(data) | (zlib.crc32(data, 0x9E3779B9) << 32)
 
@@ -172,15 +175,15 @@ def minhash(paragraphs: Iterable[str], words: list[str] | None = None) -> bytes 
     words = _words(paragraphs) if words is None else words
     if len(words) < MIN_WORDS:
         return None
-    hashes = {w: _token_hash(w) for w in dict.fromkeys(words)}
-    token_hash = np.fromiter(map(hashes.__getitem__, words), dtype=np.uint64, count=len(words))
+    token_hash = np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
     # Shingle hashes: a polynomial combination of SHINGLE_WORDS consecutive token hashes (wraps mod 2^64).
     n = len(words) - SHINGLE_WORDS + 1
     shingles = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for offset in range(SHINGLE_WORDS):
             shingles = shingles * np.uint64(1_000_003) + token_hash[offset : offset + n]
-        shingles = np.unique(shingles) & _MERSENNE
+        # Repeated shingles need no removal: they cannot change a minimum.
+        shingles &= _MERSENNE
         lowest = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
         for start in range(0, len(shingles), 8192):  # in chunks: a huge article must not need GBs
             chunk = shingles[start : start + 8192, None]
