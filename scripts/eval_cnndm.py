@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import importlib.util
 import json
 import re
 import sys
@@ -24,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from captionset import parse_article
+from captionset.evaluate import is_dont_care
 from captionset.model import CAPTION_LABELS
 from captionset.sources import SourceOptions, plan_shards, read_slice
 from captionset.sources.cnndm import to_cnndm_article
@@ -38,17 +38,6 @@ SPACES = re.compile(r"\s+")
 
 def norm(text: str) -> str:
     return SPACES.sub(" ", text).strip()
-
-
-def load_dont_care(dev: Path):
-    """The corpus scorer's rule for blocks that are scored neither way (credit-only lines)."""
-    tool = dev.parent.parent / "tools" / "score_parse.py"
-    if not tool.is_file():
-        return lambda gold: False
-    spec = importlib.util.spec_from_file_location("score_parse", tool)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.dont_care
 
 
 def spans_in(haystack: str, pieces: list[str]) -> list[tuple[int, int] | None]:
@@ -141,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.dev / "gold").is_dir():
         sys.exit(f"no labelled corpus at {args.dev} (pass --dev)")
-    dont_care = load_dont_care(args.dev)
+    dont_care = is_dont_care  # the corpus scorer's rule for credit-only blocks
     names = sorted(p.stem for p in (args.dev / "gold").glob("*.jsonl"))
     golds = {n: [json.loads(line) for line in (args.dev / "gold" / f"{n}.jsonl").open()] for n in names}
     variants = {
