@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from captionset.classify import caption_fields, classify_blocks, signals
+from captionset.classify import caption_fields, classify_blocks, features, signals
 from captionset.classify.classifier import MODEL_CLASSES, STAGE2_FEATURES, label_texts, load_model
 from captionset.classify.features import FEATURE_NAMES, article_features
 from captionset.model import LABELS
@@ -138,6 +138,55 @@ def test_near_copy_marks_the_short_repeat_of_a_body_sentence():
     assert x[2, copy] > 0.8 and x[2, copied] == 1.0
     assert x[3, copy] < 0.2 and x[3, copied] == 0.0
     assert x[1, copied] == 0.0
+
+
+# Blocks that exercise every raw value, including characters that change length when lower-cased (İ),
+# decimal digits outside ASCII, the joining character of the fast path, and repeated sentences.
+_TRICKY_BLOCKS = [
+    "Headline: the İstanbul bridge reopens",
+    "By Jane Doe 16/02/2016 11:12:00",
+    "Workers waited, cheered and watched as the crane lifted the last span into place on Monday, "
+    "officials said, and we're told the bridge is open.",
+    "Workers waited, cheered and watched as the crane lifted the last span (pictured)",
+    "The crowd gathers outside the palace (Picture: PA)",
+    "A man walks past the houses. Getty Images",
+    "Spencer Platt/Getty Images News/Getty Images",
+    "(Image: Getty)",
+    "Devastation: This is the moment the pier collapsed, filmed from the air. SIA/EFAK",
+    "• First point of the highlights\n• Second point",
+    "Sign up to our newsletter © 2024 — read more at www.example.com or @example",
+    "Advertisement",
+    "Why was the OBR created?",
+    "Numbers ٣ and ৪ are digits too, and so is 7 \u2018in quotes\u2019 and \u201cquoted\u201d",
+    "A block with the joining character \x00 inside it, ending open",
+    "THE MAYOR SPEAKS AT THE OPENING OF THE NEW LIBRARY IN NORTHPORT",
+    "Collectors across the country are hunting for rare banknotes, willing to pay large sums",
+    "Collectors across the country are hunting for rare banknotes, willing to pay large sums for those "
+    "with a specific printing error, said the man, who was walking and talking.",
+    "\u201cWe will rebuild it,\u201d the mayor said of the pier, seen (left) at dawn, in these words:",
+    "3 men were arrested at 10:45",
+    "the ferry leaves at dawn",
+]
+
+
+@pytest.mark.parametrize("drop", [None, 14])
+def test_fast_features_equal_the_block_by_block_definition(drop):
+    texts = [t for i, t in enumerate(_TRICKY_BLOCKS) if i != drop]
+    for variant in (texts, texts[:3], texts * 3, [t.upper() for t in texts], [t.lower() for t in texts]):
+        fast, fast_endings = features.raw_values(variant)
+        slow, slow_endings = features.raw_values_reference(variant)
+        assert fast_endings == slow_endings
+        np.testing.assert_array_equal(fast, slow)
+        np.testing.assert_array_equal(
+            article_features(variant)[0], features.article_features_reference(variant)[0]
+        )
+
+
+@pytest.mark.shared
+def test_fast_features_equal_the_definition_on_dev_articles(dev_dir):
+    for path in sorted((dev_dir / "text").glob("*.txt"))[:20]:
+        texts = [b.text for b in segment(path.read_text(encoding="utf-8"))]
+        np.testing.assert_array_equal(features.raw_values(texts)[0], features.raw_values_reference(texts)[0])
 
 
 def test_features_have_one_column_per_name_and_credit_style_is_shared():

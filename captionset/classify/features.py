@@ -9,7 +9,9 @@ style, for example all ending in "(Picture: X)").
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -623,8 +625,9 @@ def _median(values: list[float]) -> float:
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
 
 
-def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Feature matrix (blocks x ``FEATURE_NAMES``) of one article, and each block's ending style."""
+def raw_values_reference(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Raw values (blocks x ``RAW_FIELDS``) and ending styles, block by block: the readable definition
+    that ``raw_values`` computes faster (tests check that the two agree)."""
     raws: list[tuple] = []
     endings: list[str] = []
     for text in texts:
@@ -633,6 +636,21 @@ def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
         endings.append(ending)
     raw_matrix = np.array(raws, dtype=float).reshape(len(texts), len(RAW_FIELDS))
     _near_copies(texts, raw_matrix)
+    return raw_matrix, endings
+
+
+def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Feature matrix (blocks x ``FEATURE_NAMES``) of one article, and each block's ending style."""
+    return assemble_features(*raw_values(texts))
+
+
+def article_features_reference(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``article_features`` from the block-by-block raw values (the definition; slow)."""
+    return assemble_features(*raw_values_reference(texts))
+
+
+def assemble_features(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Feature matrix from the raw values: block features, neighbours, place and article context."""
     base = derive_block_features(raw_matrix)
     count = base.shape[0]
     inner = max(count - 1, 1)
@@ -686,3 +704,298 @@ def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
         context[i, 10] = (i > 0 and endings[i - 1] == ending) or (i + 1 < count and endings[i + 1] == ending)
         context[i, 12] = min(runs[i], 6) / 6.0
     return np.hstack([base, prev, nxt, context]), endings
+
+
+# --- the fast path: every pattern runs once over the article's blocks joined by SEP -----------------
+#: Joins the blocks of an article: no pattern below can match it, so no match spans two blocks and each
+#: match belongs to the block its start falls in. Articles whose text holds it take the reference path.
+SEP = "\x00"
+_TOKEN_SETS: tuple[frozenset[str], ...] = (
+    FURNITURE_TOKENS,
+    _FURNITURE_STARTS,
+    frozenset(["pictured"]),
+    VIDEO_WORDS,
+    REPORTING_WORDS,
+    PERSONAL_WORDS,
+    PAST_WORDS,
+    PRESENT_WORDS,
+    DATE_WORDS,
+    ARTICLES,
+)
+# Only words made of token characters can equal a token ("i'm" never does).
+_TOKEN_WORDS = sorted(
+    {w for words in _TOKEN_SETS for w in words if signals.WORD.fullmatch(w)}, key=lambda w: (-len(w), w)
+)
+_TOKEN_ID = {SEP: 0} | {w: i + 1 for i, w in enumerate(_TOKEN_WORDS)}
+#: Which token sets (columns, ``_TOKEN_SETS`` order) each token id (rows; 0 is SEP) belongs to.
+_TOKEN_MEMBERS = np.array(
+    [[0] * len(_TOKEN_SETS)] + [[int(w in words) for words in _TOKEN_SETS] for w in _TOKEN_WORDS]
+)
+_IS_ARTICLE = _TOKEN_MEMBERS[:, _TOKEN_SETS.index(ARTICLES)].astype(bool)
+# A looked-up word as a whole token of the lower-cased heads, or SEP (which numbers the blocks).
+TOKEN_OR_SEP = re.compile(signals.WORD.pattern + "|" + SEP)
+# Credit trigger words (1) and SEP (2), to look tail tokens up.
+_TRIGGER_CODE = {w: 1 for w in CREDIT_TRIGGERS} | {SEP: 2}
+_E, _D, _I, _N, _G = (ord(c) for c in "eding")
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _block_of(positions: list[int], seps: np.ndarray) -> np.ndarray:
+    """Block number of each position of a SEP-joined text (seps: the SEP positions)."""
+    return np.searchsorted(seps, positions)
+
+
+def _seps(joined: str, lengths: np.ndarray | None) -> np.ndarray:
+    """Positions of SEP in joined (from the block lengths when they are known)."""
+    if lengths is not None:
+        return np.cumsum(lengths[:-1] + 1) - 1
+    return np.flatnonzero(_code_points(joined) == 0)
+
+
+def _flags(pattern: re.Pattern[str], joined: str, count: int, lengths: np.ndarray | None) -> np.ndarray:
+    """Does each block of a SEP-joined text hold a match of pattern?"""
+    flags = np.zeros(count, dtype=bool)
+    starts = [m.start() for m in pattern.finditer(joined)]
+    if starts:
+        flags[_block_of(starts, _seps(joined, lengths))] = True
+    return flags
+
+
+def _counts(pattern: re.Pattern[str], joined: str, count: int, lengths: np.ndarray | None) -> np.ndarray:
+    """Matches of pattern in each block of a SEP-joined text."""
+    starts = [m.start() for m in pattern.finditer(joined)]
+    if not starts:
+        return np.zeros(count, dtype=np.int64)
+    return np.bincount(_block_of(starts, _seps(joined, lengths)), minlength=count)
+
+
+def _holds_any(text: str, needles: tuple[str, ...]) -> bool:
+    return any(needle in text for needle in needles)
+
+
+def _found(needles: tuple[str, ...], joined: str, count: int, lengths: np.ndarray | None) -> np.ndarray:
+    """Does each block of a SEP-joined text hold one of the needles (plain substrings, found with str.find)?"""
+    starts = []
+    for needle in needles:
+        at = joined.find(needle)
+        while at >= 0:
+            starts.append(at)
+            at = joined.find(needle, at + 1)
+    flags = np.zeros(count, dtype=bool)
+    if starts:
+        flags[_block_of(starts, _seps(joined, lengths))] = True
+    return flags
+
+
+def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Raw values (blocks x ``RAW_FIELDS``) and ending styles of an article's blocks, as
+    ``raw_values_reference`` computes them, but column by column: each pattern runs once over the
+    blocks joined by SEP and its matches are assigned to blocks by offset."""
+    count = len(texts)
+    joined = SEP.join(texts)
+    if count == 0 or joined.count(SEP) != count - 1:
+        return raw_values_reference(texts)
+    raw = np.zeros((count, len(RAW_FIELDS)))
+    col = _R
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+    words = [t.split() for t in texts]
+    n_words = np.fromiter(map(len, words), dtype=np.int64, count=count)
+    n = np.maximum(n_words, 1)
+    short = n <= 25
+    heads = [t[:HEAD] for t in texts]
+    head_lengths = np.minimum(lengths, HEAD)
+    head_joined = SEP.join(heads)
+    low_joined = head_joined.lower()
+    low_lengths = head_lengths if len(low_joined) == len(head_joined) else None
+    # Tokens of the heads: which looked-up words each block holds (distinct), and how many articles.
+    found = TOKEN_OR_SEP.findall(low_joined)
+    ids = np.fromiter(map(_TOKEN_ID.get, found, repeat(-1)), dtype=np.intp, count=len(found))
+    block = np.cumsum(ids == 0)
+    keep = ids > 0
+    ids, block = ids[keep], block[keep]
+    present = np.zeros((count, len(_TOKEN_ID)), dtype=np.int64)
+    present[block, ids] = 1
+    held = present @ _TOKEN_MEMBERS
+    (furniture_tok, furniture_start, pictured, video, reporting, personal, past, present_words, dates, _) = (
+        held.T
+    )
+    article_count = np.bincount(block[_IS_ARTICLE[ids]], minlength=count)
+    # Characters of the heads.
+    h = _code_points(head_joined)
+    h_block = np.repeat(np.arange(count), head_lengths + 1)[: len(h)]
+    quote_pairs = (h[:-1] == 32) & ((h[1:] == 39) | (h[1:] == 0x2018))
+    quotes = np.bincount(h_block[(h == 34) | (h == 0x201C)], minlength=count) + np.bincount(
+        h_block[:-1][quote_pairs], minlength=count
+    )
+    commas = np.bincount(h_block[h == 44], minlength=count)
+    at_sign = np.bincount(h_block[h == 64], minlength=count) > 0
+    copyright_sign = np.bincount(h_block[h == 0xA9], minlength=count) > 0
+    paren = np.bincount(h_block[h == 40], minlength=count) > 0
+    low = _code_points(low_joined)
+    low_block = np.cumsum(low == 0)
+    # "-ed " and "-ing " endings of the lower-cased heads (as str.count finds them: they cannot overlap).
+    word_end = (low == 32) | (low == 44) | (low == 46)
+    ed = (low[:-2] == _E) & (low[1:-1] == _D) & word_end[2:]
+    ed_count = np.bincount(low_block[:-2][ed], minlength=count)
+    ing = (low[:-3] == _I) & (low[1:-2] == _N) & (low[2:-1] == _G) & word_end[3:]
+    ing_count = np.bincount(low_block[:-3][ing], minlength=count)
+    # Blocks ending alike: closing punctuation and credits.
+    stripped_last = [t.rstrip("\"'’”)]»")[-1:] for t in texts]
+    closes = [c in _SENTENCE_END for c in stripped_last]
+    lasts = [t[-1] for t in texts]
+    tail_joined = SEP.join([t[-60:] for t in texts]).lower()
+    tail_tokens = TOKEN_OR_SEP.findall(tail_joined)
+    trigger = np.fromiter(
+        map(_TRIGGER_CODE.get, tail_tokens, repeat(0)), dtype=np.int8, count=len(tail_tokens)
+    )
+    triggered = np.zeros(count, dtype=bool)
+    triggered[np.cumsum(trigger == 2)[trigger == 1]] = True
+    endings: list[str] = []
+    credit_kind = [0] * count
+    credit_only = [False] * count
+    for i, text in enumerate(texts):
+        credit = None
+        if lasts[i] in ")]" or "/" in text[-signals.TAIL :] or triggered[i]:
+            credit = signals.credit_match(text)
+        if credit:
+            kind = credit[0]
+            ending = kind
+            if kind in ("bracket", "word") and credit[2]:
+                lead = text[max(0, credit[2] - 12) : credit[2]].split()
+                ending = kind + ":" + (lead[-1].lower() if lead else "")
+            credit_kind[i] = _CREDIT_CODE[kind]
+            credit_only[i] = n[i] <= 8 and signals.is_credit_only(text)
+        else:
+            ending = "closed" if closes[i] else "open_long" if n[i] >= 9 else "open"
+        endings.append(ending)
+    firsts = [t[0] for t in texts]
+    head_words = [w[:60] for w in words]
+    head_counts = np.minimum(n_words, 60)
+    hn = np.maximum(head_counts, 1)
+    flat = list(chain.from_iterable(head_words))
+    word_ends = np.cumsum(head_counts)
+    word_starts = word_ends - head_counts
+    title_total = np.zeros(len(flat) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(str.istitle, flat), bool, len(flat)), out=title_total[1:])
+    upper_total = np.zeros(len(flat) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(str.isupper, flat), bool, len(flat)), out=upper_total[1:])
+    title = title_total[word_ends] - title_total[word_starts]
+    upper = upper_total[word_ends] - upper_total[word_starts]
+    sentence_heads = [t[:1000] for t in texts]
+    sentences = _counts(
+        signals.SENTENCE_BREAK,
+        SEP.join(sentence_heads),
+        count,
+        np.fromiter(map(len, sentence_heads), np.int64, count),
+    )
+    raw[:, col["n"]] = n
+    raw[:, col["closes"]] = closes
+    raw[:, col["ends_quote"]] = [c in _CLOSE_QUOTES for c in lasts]
+    raw[:, col["ends_colon"]] = [c == ":" for c in lasts]
+    raw[:, col["ends_paren"]] = [c in ")]" for c in lasts]
+    raw[:, col["ends_digit"]] = [c.isdigit() for c in lasts]
+    raw[:, col["sentences"]] = np.minimum(sentences, 6)
+    raw[:, col["multi_line"]] = ["\n" in t for t in texts]
+    raw[:, col["starts_lower"]] = [c.islower() for c in firsts]
+    raw[:, col["starts_digit"]] = [c.isdigit() for c in firsts]
+    raw[:, col["starts_quote"]] = [c in _OPEN_QUOTES for c in firsts]
+    raw[:, col["starts_bullet"]] = [c in _BULLETS for c in firsts]
+    raw[:, col["starts_by"]] = [t.startswith("By ") for t in texts]
+    raw[:, col["label_prefix"]] = [":" in t[:45] and signals.label_prefix(t) is not None for t in texts]
+    raw[:, col["credit_kind"]] = credit_kind
+    raw[:, col["credit_only"]] = credit_only
+    raw[:, col["tail_phrase"]] = [
+        not k and not c and signals.TAIL_PHRASE.search(t[-signals.TAIL :]) is not None
+        for k, c, t in zip(credit_kind, closes, texts, strict=True)
+    ]
+    raw[:, col["pictured"]] = pictured > 0
+    raw[:, col["position_cue"]] = [
+        p and _holds_any(heads[i].lower(), _POSITION_CUES) for i, p in enumerate(paren.tolist())
+    ]
+    raw[:, col["video_cue"]] = video > 0
+    raw[:, col["quotes"]] = np.minimum(quotes, 4)
+    raw[:, col["reporting"]] = reporting > 0
+    raw[:, col["personal"]] = personal > 0
+    raw[:, col["past"]] = past + ed_count
+    raw[:, col["present"]] = present_words
+    raw[:, col["title_case"]] = title / hn
+    raw[:, col["all_caps"]] = upper / hn
+    # ASCII digits, and the other decimal digits that ``\\d`` matches (str.isdecimal: category Nd).
+    digit = (h >= 48) & (h <= 57)
+    wide = set(h[h > 127].tolist())
+    decimal = [c for c in wide if chr(c).isdecimal()]
+    if decimal:
+        digit |= np.isin(h, decimal)
+    raw[:, col["digits"]] = np.bincount(h_block[digit], minlength=count) > 0
+    raw[:, col["date_words"]] = dates > 0
+    raw[:, col["date_stamp"]] = [
+        s and ("/" in t or "-" in t) and signals.DATE_STAMP.search(t) is not None
+        for s, t in zip(short.tolist(), texts, strict=True)
+    ]
+    raw[:, col["url"]] = at_sign | _found(("http", "www.", ".com"), low_joined, count, low_lengths)
+    raw[:, col["furniture"]] = (furniture_tok > 0) | (
+        (n <= 40)
+        & (
+            copyright_sign
+            | np.array(
+                [
+                    bool(s) and _holds_any(heads[i].lower(), FURNITURE_PHRASES)
+                    for i, s in enumerate(furniture_start.tolist())
+                ]
+            )
+        )
+    )
+    raw[:, col["boilerplate"]] = [len(t) <= 40 and signals.is_boilerplate(t) for t in texts]
+    # A byline starts with "By" or a digit once stripped (the cheap test spares most blocks the pattern).
+    raw[:, col["byline"]] = [
+        bool(s) and (t[:2] == "By" or t[:1].isdigit() or t[:1].isspace()) and signals.is_byline(t)
+        for s, t in zip(short.tolist(), texts, strict=True)
+    ]
+    raw[:, col["starts_determiner"]] = [w[0] in DETERMINERS if w else False for w in words]
+    raw[:, col["article_words"]] = article_count / hn
+    raw[:, col["commas"]] = np.minimum(commas, 4)
+    raw[:, col["ing_words"]] = np.minimum(ing_count, 3)
+    raw[:, col["ends_question"]] = [c == "?" for c in stripped_last]
+    _near_copies_fast(texts, n_words, raw)
+    return raw, endings
+
+
+def _near_copies_fast(texts: list[str], n_words: np.ndarray, raw: np.ndarray) -> None:
+    """``_near_copies``, faster: a probe found more than once holds its middle words as whole words each
+    time, so a probe whose rarest middle word occurs once in the article is not looked for at all."""
+    lowered = [t.lower() for t in texts]
+    split = [low.split() for low in lowered]
+    counts = Counter(chain.from_iterable(split))
+    rarity = counts.__getitem__
+    probes: list[tuple[int, str, str]] = []
+    for i in np.flatnonzero((n_words >= 6) & (n_words <= NEAR_COPY_MAX_WORDS)).tolist():
+        words = split[i]
+        size = len(words)
+        for j in (0, (size - 5) // 2, size - 5):
+            key = min(words[j + 1 : j + 4], key=rarity)
+            if counts[key] > 1:
+                probes.append((i, " ".join(words[j : j + 5]), key))
+    if not probes:
+        return
+    keys = {key for _, _, key in probes}
+    holders: dict[str, list[int]] = {}
+    for b, words in enumerate(split):
+        if not keys.isdisjoint(words):
+            for word in keys.intersection(words):
+                holders.setdefault(word, []).append(b)
+    found = [0] * len(texts)
+    for i, probe, key in probes:
+        total = 0
+        for b in holders[key]:
+            total += lowered[b].count(probe)
+            if total > 1:
+                found[i] += 1
+                break
+    col, copied = _R["near_copy"], _R["near_copied"]
+    for i, hits in enumerate(found):
+        if hits:
+            raw[i, col] = hits / 3.0
+            raw[i, copied] = float(hits == 3)
