@@ -603,12 +603,47 @@ def derive_block_features(raw: np.ndarray) -> np.ndarray:
         "short_question": (raw[:, col["ends_question"]] > 0) & (n <= 14),
     }
     kinds = raw[:, col["credit_kind"]]
-    for code, kind in enumerate(CREDIT_KINDS, start=1):
-        values[f"credit_{kind}"] = kinds == code
-    for i, name in enumerate(BLOCK_FEATURES):
-        value = values.get(name)
-        out[:, i] = raw[:, col[name]] if value is None else value
+    out[:, _CREDIT_OUT] = kinds[:, None] == _CREDIT_CODES
+    out[:, _COPIED_OUT] = raw[:, _COPIED_RAW]
+    for i, name in _COMPUTED:
+        out[:, i] = values[name]
     return out
+
+
+_CREDIT_OUT = np.array([BLOCK_FEATURES.index(f"credit_{kind}") for kind in CREDIT_KINDS])
+_CREDIT_CODES = np.arange(1, len(CREDIT_KINDS) + 1)
+_DERIVED = frozenset(
+    [
+        "log_words",
+        "words_le3",
+        "words_le8",
+        "words_9_25",
+        "words_26_60",
+        "words_gt60",
+        "ends_open",
+        "sentences",
+        "quotes",
+        "past",
+        "present",
+        "commas",
+        "ing_words",
+        "article_words",
+        "open_le8",
+        "open_9_25",
+        "open_26_60",
+        "open_present",
+        "open_no_verbs",
+        "closed_le8",
+        "open_title_case",
+        "open_lower_prose",
+        "short_question",
+    ]
+)
+#: Block features that are raw values as they are, and the others (computed in derive_block_features).
+_COPIED = [(i, name) for i, name in enumerate(BLOCK_FEATURES) if name not in _DERIVED and name in _R]
+_COPIED_OUT = np.array([i for i, _ in _COPIED])
+_COPIED_RAW = np.array([_R[name] for _, name in _COPIED])
+_COMPUTED = [(i, name) for i, name in enumerate(BLOCK_FEATURES) if name in _DERIVED]
 
 
 _CLOSES = _INDEX["closes"]
@@ -729,7 +764,7 @@ _TOKEN_WORDS = sorted(
 _TOKEN_ID = {SEP: 0} | {w: i + 1 for i, w in enumerate(_TOKEN_WORDS)}
 #: Which token sets (columns, ``_TOKEN_SETS`` order) each token id (rows; 0 is SEP) belongs to.
 _TOKEN_MEMBERS = np.array(
-    [[0] * len(_TOKEN_SETS)] + [[int(w in words) for words in _TOKEN_SETS] for w in _TOKEN_WORDS]
+    [[0] * len(_TOKEN_SETS)] + [[int(w in words) for words in _TOKEN_SETS] for w in _TOKEN_WORDS], dtype=float
 )
 _IS_ARTICLE = _TOKEN_MEMBERS[:, _TOKEN_SETS.index(ARTICLES)].astype(bool)
 # A looked-up word as a whole token of the lower-cased heads, or SEP (which numbers the blocks).
@@ -816,7 +851,7 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     block = np.cumsum(ids == 0)
     keep = ids > 0
     ids, block = ids[keep], block[keep]
-    present = np.zeros((count, len(_TOKEN_ID)), dtype=np.int64)
+    present = np.zeros((count, len(_TOKEN_ID)))
     present[block, ids] = 1
     held = present @ _TOKEN_MEMBERS
     (furniture_tok, furniture_start, pictured, video, reporting, personal, past, present_words, dates, _) = (
@@ -853,24 +888,30 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     )
     triggered = np.zeros(count, dtype=bool)
     triggered[np.cumsum(trigger == 2)[trigger == 1]] = True
-    endings: list[str] = []
+    n_list = n.tolist()
+    endings = [
+        "closed" if c else "open_long" if k >= 9 else "open" for c, k in zip(closes, n_list, strict=True)
+    ]
     credit_kind = [0] * count
     credit_only = [False] * count
-    for i, text in enumerate(texts):
-        credit = None
-        if lasts[i] in ")]" or "/" in text[-signals.TAIL :] or triggered[i]:
-            credit = signals.credit_match(text)
+    # Only blocks that end in a bracket, hold a slash near the end or name a credit word are matched.
+    gated = (
+        triggered
+        | np.array([c in ")]" for c in lasts])
+        | np.array(["/" in t[-signals.TAIL :] for t in texts])
+    )
+    for i in np.flatnonzero(gated).tolist():
+        text = texts[i]
+        credit = signals.credit_match(text)
         if credit:
             kind = credit[0]
             ending = kind
             if kind in ("bracket", "word") and credit[2]:
                 lead = text[max(0, credit[2] - 12) : credit[2]].split()
                 ending = kind + ":" + (lead[-1].lower() if lead else "")
+            endings[i] = ending
             credit_kind[i] = _CREDIT_CODE[kind]
-            credit_only[i] = n[i] <= 8 and signals.is_credit_only(text)
-        else:
-            ending = "closed" if closes[i] else "open_long" if n[i] >= 9 else "open"
-        endings.append(ending)
+            credit_only[i] = n_list[i] <= 8 and signals.is_credit_only(text)
     firsts = [t[0] for t in texts]
     head_words = [w[:60] for w in words]
     head_counts = np.minimum(n_words, 60)
