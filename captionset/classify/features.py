@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import chain, repeat
+from itertools import chain
 
 import numpy as np
 
@@ -768,10 +768,19 @@ _TOKEN_MEMBERS = np.array(
 )
 _IS_ARTICLE = _TOKEN_MEMBERS[:, _TOKEN_SETS.index(ARTICLES)].astype(bool)
 # A looked-up word as a whole token of the lower-cased heads, or SEP (which numbers the blocks).
-TOKEN_OR_SEP = re.compile(signals.WORD.pattern + "|" + SEP)
+_TOKEN_KEYS = frozenset(_TOKEN_ID)
+#: Keeps the token characters of ``signals.WORD`` ([a-z0-9]) and SEP, blanks every other byte (the bytes of
+#: non-ASCII characters too): splitting the result gives the tokens, fast.
+_TOKEN_BYTES = bytes(c if c == 0 or chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
 # Credit trigger words (1) and SEP (2), to look tail tokens up.
-_TRIGGER_CODE = {w: 1 for w in CREDIT_TRIGGERS} | {SEP: 2}
+_TRIGGERS_AND_SEP = CREDIT_TRIGGERS | {SEP}
 _E, _D, _I, _N, _G = (ord(c) for c in "eding")
+
+
+def _tokens(low: str) -> list[str]:
+    """``signals.WORD`` tokens of a lower-cased SEP-joined text, each block's followed by SEP."""
+    kept = low.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES)
+    return kept.replace(b"\x00", b" \x00 ").decode("ascii").split()
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -846,8 +855,8 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     low_joined = head_joined.lower()
     low_lengths = head_lengths if len(low_joined) == len(head_joined) else None
     # Tokens of the heads: which looked-up words each block holds (distinct), and how many articles.
-    found = TOKEN_OR_SEP.findall(low_joined)
-    ids = np.fromiter(map(_TOKEN_ID.get, found, repeat(-1)), dtype=np.intp, count=len(found))
+    found = [w for w in _tokens(low_joined) if w in _TOKEN_KEYS]
+    ids = np.fromiter(map(_TOKEN_ID.__getitem__, found), dtype=np.intp, count=len(found))
     block = np.cumsum(ids == 0)
     keep = ids > 0
     ids, block = ids[keep], block[keep]
@@ -882,12 +891,13 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     closes = [c in _SENTENCE_END for c in stripped_last]
     lasts = [t[-1] for t in texts]
     tail_joined = SEP.join([t[-60:] for t in texts]).lower()
-    tail_tokens = TOKEN_OR_SEP.findall(tail_joined)
-    trigger = np.fromiter(
-        map(_TRIGGER_CODE.get, tail_tokens, repeat(0)), dtype=np.int8, count=len(tail_tokens)
-    )
     triggered = np.zeros(count, dtype=bool)
-    triggered[np.cumsum(trigger == 2)[trigger == 1]] = True
+    tail_block = 0
+    for w in [w for w in _tokens(tail_joined) if w in _TRIGGERS_AND_SEP]:
+        if w == SEP:
+            tail_block += 1
+        else:
+            triggered[tail_block] = True
     n_list = n.tolist()
     endings = [
         "closed" if c else "open_long" if k >= 9 else "open" for c, k in zip(closes, n_list, strict=True)

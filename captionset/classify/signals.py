@@ -165,6 +165,21 @@ _CREDIT_PATTERNS = (
 )
 
 
+# Every match of TRAILING_CREDIT holds one of these (lower-cased): a credit word, "courtesy" or "pic".
+_CREDIT_WORD_STEMS = (
+    "credit",
+    "photo",
+    "pic",
+    "image",
+    "illustration",
+    "source",
+    "video",
+    "footage",
+    "file",
+    "courtesy",
+)
+
+
 def closes_sentence(text: str) -> bool:
     """Does the block end like a sentence of running text?"""
     return bool(CLOSING_PUNCT.search(text, max(0, len(text) - 8)))
@@ -178,7 +193,19 @@ def credit_match(text: str) -> tuple[str, str, int] | None:
     """
     offset = max(0, len(text) - TAIL)
     tail = text[offset:]
+    # Patterns that cannot match are skipped: each needs a literal near the end or a credit word
+    # (case-folding is only as simple as str.lower for ASCII text, so other text tries every pattern).
+    end = tail[-5:]
+    bracket = ")" in end or "]" in end
+    worded = not tail.isascii() or any(word in tail.lower() for word in _CREDIT_WORD_STEMS)
     for kind, pattern in _CREDIT_PATTERNS:
+        if (
+            (kind == "bracket" and not bracket)
+            or (kind == "bracket_name" and ")" not in end)
+            or (kind == "slash" and "/" not in tail)
+            or (kind == "word" and not worded)
+        ):
+            continue
         match = pattern.search(tail)
         if match:
             credit = match.group("credit").strip(" \t\n\xa0.,;|—–-")
