@@ -108,9 +108,8 @@ def stage2_rows(x: np.ndarray, probs: np.ndarray, endings: list[str]) -> np.ndar
         if len(members) > 1:
             cap_sum = probs[members, cap].sum()
             body_sum = probs[members, body].sum()
-            for i in members:
-                extra[i, 11] = (cap_sum - probs[i, cap]) / (len(members) - 1)
-                extra[i, 12] = (body_sum - probs[i, body]) / (len(members) - 1)
+            extra[members, 11] = (cap_sum - probs[members, cap]) / (len(members) - 1)
+            extra[members, 12] = (body_sum - probs[members, body]) / (len(members) - 1)
     return np.hstack([x, extra])
 
 

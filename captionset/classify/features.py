@@ -725,19 +725,27 @@ def assemble_features(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.nd
     context[:, 11] = index + 2 >= count
     context[:, 13] = open_prose * story_closes
     context[:, 14] = open_prose * story_closes * min(prose_group, 8.0) / 8.0
-    run = 0
+    # Length of the run of open blocks each block belongs to (0 for closed blocks).
+    is_open = (closes == 0).tolist()
     runs = [0] * count
+    run = 0
     for i in range(count):
-        run = run + 1 if not closes[i] else 0
+        run = run + 1 if is_open[i] else 0
         runs[i] = run
     for i in range(count - 2, -1, -1):
-        if not closes[i] and runs[i + 1] > runs[i]:
+        if is_open[i] and runs[i + 1] > runs[i]:
             runs[i] = runs[i + 1]
-    for i, ending in enumerate(endings):
-        if ending not in ("closed", "open", "open_long"):
-            context[i, 7] = min(counts.get(ending, 1) - 1, 6) / 6.0
-        context[i, 10] = (i > 0 and endings[i - 1] == ending) or (i + 1 < count and endings[i + 1] == ending)
-        context[i, 12] = min(runs[i], 6) / 6.0
+    shared = [
+        min(counts.get(ending, 1) - 1, 6) / 6.0 if ending not in ("closed", "open", "open_long") else 0.0
+        for ending in endings
+    ]
+    context[:, 7] = shared
+    ends = np.array(endings, dtype=object)
+    same = np.zeros(count, dtype=bool)
+    same[1:] = ends[1:] == ends[:-1]
+    same[:-1] |= ends[:-1] == ends[1:]
+    context[:, 10] = same
+    context[:, 12] = np.minimum(runs, 6) / 6.0
     return np.hstack([base, prev, nxt, context]), endings
 
 
@@ -771,8 +779,10 @@ _IS_ARTICLE = _TOKEN_MEMBERS[:, _TOKEN_SETS.index(ARTICLES)].astype(bool)
 _TOKEN_KEYS = frozenset(_TOKEN_ID)
 #: Keeps the token characters of ``signals.WORD`` ([a-z0-9]) and SEP, blanks every other byte (the bytes of
 #: non-ASCII characters too): splitting the result gives the tokens, fast.
-_TOKEN_BYTES = bytes(c if c == 0 or chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
-# Credit trigger words (1) and SEP (2), to look tail tokens up.
+_TOKEN_BYTES = bytes(
+    c if c == 0 or chr(c) in "abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256)
+)
+# Credit trigger words and SEP, to look tail tokens up.
 _TRIGGERS_AND_SEP = CREDIT_TRIGGERS | {SEP}
 _E, _D, _I, _N, _G = (ord(c) for c in "eding")
 
@@ -1026,8 +1036,11 @@ def _near_copies_fast(texts: list[str], n_words: np.ndarray, raw: np.ndarray) ->
         words = split[i]
         size = len(words)
         for j in (0, (size - 5) // 2, size - 5):
-            key = min(words[j + 1 : j + 4], key=rarity)
-            if counts[key] > 1:
+            a, b, c = words[j + 1 : j + 4]
+            ca, cb, cc = rarity(a), rarity(b), rarity(c)
+            if ca > 1 and cb > 1 and cc > 1:
+                # The rarest middle word, the first of equals (as min() picks it).
+                key = a if ca <= cb and ca <= cc else b if cb <= cc else c
                 probes.append((i, " ".join(words[j : j + 5]), key))
     if not probes:
         return
