@@ -194,7 +194,12 @@ def test_credit_match_skips_only_patterns_that_cannot_match():
         " Getty Images",
         " (Jo Hart)",
     ]
-    texts = [t + e for t in _TRICKY_BLOCKS for e in endings] + ["Kourtesy ſource: Rex", "Photo by Kevin | AP"]
+    texts = [t + e for t in _TRICKY_BLOCKS for e in endings] + [
+        "Kourtesy ſource: Rex",
+        "Photo by Kevin | AP",
+        "In 2017. Gett\u0130",
+        "From the air. Reuter\u017f  \n",
+    ]
     for text in texts:
         assert signals.credit_match(text) == _credit_match_every_pattern(text), text
 
