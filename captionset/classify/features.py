@@ -775,7 +775,7 @@ _TOKEN_MEMBERS = np.array(
     [[0] * len(_TOKEN_SETS)] + [[int(w in words) for words in _TOKEN_SETS] for w in _TOKEN_WORDS], dtype=float
 )
 _IS_ARTICLE = _TOKEN_MEMBERS[:, _TOKEN_SETS.index(ARTICLES)].astype(bool)
-# A looked-up word as a whole token of the lower-cased heads, or SEP (which numbers the blocks).
+# The looked-up words and SEP (which numbers the blocks in a token list).
 _TOKEN_KEYS = frozenset(_TOKEN_ID)
 #: Keeps the token characters of ``signals.WORD`` ([a-z0-9]) and SEP, blanks every other byte (the bytes of
 #: non-ASCII characters too): splitting the result gives the tokens, fast.
@@ -807,15 +807,6 @@ def _seps(joined: str, lengths: np.ndarray | None) -> np.ndarray:
     if lengths is not None:
         return np.cumsum(lengths[:-1] + 1) - 1
     return np.flatnonzero(_code_points(joined) == 0)
-
-
-def _flags(pattern: re.Pattern[str], joined: str, count: int, lengths: np.ndarray | None) -> np.ndarray:
-    """Does each block of a SEP-joined text hold a match of pattern?"""
-    flags = np.zeros(count, dtype=bool)
-    starts = [m.start() for m in pattern.finditer(joined)]
-    if starts:
-        flags[_block_of(starts, _seps(joined, lengths))] = True
-    return flags
 
 
 def _counts(pattern: re.Pattern[str], joined: str, count: int, lengths: np.ndarray | None) -> np.ndarray:
