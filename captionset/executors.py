@@ -92,6 +92,13 @@ def _run_inline(fn: Callable[[T], R], tasks: list[T]) -> Iterator[R]:
 _STARTED: Any = None
 
 
+#: Why a build stops when its worker processes die before running anything.
+WORKERS_DIE_AT_START = (
+    "worker processes died before running any task (a script that calls captionset.build must guard "
+    "it with `if __name__ == '__main__':`, since workers are spawned; or a task cannot be unpickled)"
+)
+
+
 def _init_worker(started: Any) -> None:
     global _STARTED
     _STARTED = started
@@ -127,9 +134,11 @@ def _run_pool(fn: Callable[[T], R], tasks: list[T], workers: int) -> Iterator[R]
     failures = [0] * len(tasks)
     pending = list(range(len(tasks)))
     isolate: list[int] = []  # twice suspects: run alone once everything else has finished
+    barren = 0  # pools in a row that broke before any task started or finished
     while pending:
         started = multiprocessing.get_context("spawn").RawArray("b", len(tasks))
         pool = _pool(min(workers, len(pending)), started)
+        progress = False
         try:
             futures = {pool.submit(_call_marked, fn, i, tasks[i]): i for i in pending}
             pending, waiting, broken = [], set(futures), False
@@ -138,6 +147,7 @@ def _run_pool(fn: Callable[[T], R], tasks: list[T], workers: int) -> Iterator[R]
                 for future in done:
                     i, error = futures[future], future.exception()
                     if error is None:
+                        progress = True
                         yield future.result()
                     elif isinstance(error, BrokenProcessPool):
                         broken = True
@@ -154,11 +164,17 @@ def _run_pool(fn: Callable[[T], R], tasks: list[T], workers: int) -> Iterator[R]
                 for future in waiting:
                     i = futures[future]
                     if future.exception() is None:
+                        progress = True
                         yield future.result()
                         continue
                     failures[i] += bool(started[i])
                     (isolate if failures[i] > RETRIES else pending).append(i)
                 pending.sort()
+                progress = progress or any(started)
+                barren = 0 if progress else barren + 1
+                if barren > RETRIES:
+                    # Workers die before any task starts: resubmitting would loop for ever.
+                    raise TaskFailed(tasks[pending[0]], WORKERS_DIE_AT_START, barren)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     for i in sorted(isolate):

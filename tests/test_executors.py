@@ -85,3 +85,19 @@ def test_dask_local_cluster_equals_local_and_shuts_down():
         list(run_tasks(int, ["4", "x"], workers=2, engine="dask"))
     assert info.value.task == "x"
     assert _children() <= before
+
+
+class _DiesOnArrival:
+    """Unpickling it ends the worker: like workers that die while starting (a script without a
+    `__main__` guard), before any task is marked as started."""
+
+    def __reduce__(self):
+        return (os._exit, (3,))
+
+
+def test_workers_that_die_before_any_task_starts_stop_the_run_with_a_hint():
+    before = _children()
+    with pytest.raises(TaskFailed, match="before running any task") as info:
+        list(run_tasks(abs, [_DiesOnArrival(), _DiesOnArrival(), _DiesOnArrival()], workers=2))
+    assert "__main__" in str(info.value)
+    assert _children() <= before
