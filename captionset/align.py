@@ -2,7 +2,7 @@
 
 One pure pass per article. The related paragraphs are ranked by what a reader uses to match a picture
 to the story: the caption's rare words (BM25, with IDF computed inside the article and common English
-words discounted), its names and numbers (an entity overlap), its two-word phrases ("Kilis Hospital",
+words discounted), its names and numbers (an entity overlap), its two-word phrases ("Harbour Hospital",
 "cluster bombs"), nearness (a mild proximity prior that prefers the text just before the caption and
 only reweights real matches), and the other captions of its gallery (one gallery tends to illustrate
 one passage). Captions whose words appear in no paragraph get no related paragraph, not a forced match.
@@ -55,7 +55,7 @@ DEFAULT_ALIGN_OPTIONS = AlignOptions()
 
 # Weight of terms that only occur after the caption's first sentence (background, not the picture).
 BACKGROUND_WEIGHT = 0.5
-# Weight of the label prefix's words: a mood ("Devastation:") or the subject ("Lakeland:").
+# Weight of the label prefix's words: a mood ("Devastation:") or the subject ("Product name:").
 LABEL_WEIGHT = 0.5
 # Weight of common English content words ("people", "year"): they name no particular passage.
 COMMON_WEIGHT = 0.5
@@ -76,7 +76,7 @@ CREDIT_MARKED = re.compile(
 # case-insensitively in `re`.
 CREDIT_HINTS = ("credit", "photo", "picture", "image", "(", "[", "\u0307", "\u0131", "\u017f")
 # A credit without a marker: a short run of capitalised words after the caption's last full stop
-# ("... launch site. Etlaq", "... Duqm. Tara Atkinson for Rest of World").
+# ("... the old quay. Harbour Trust", "... at dawn. Jane Roe for Example News").
 CREDIT_TAIL = re.compile(
     r"(?P<stop>[.!?][\"'’”)]?)\s+[A-Z][\w.'’&/-]*(?:\s+(?:[A-Z][\w.'’&/-]*|of|for|the|via|and|/|-)){0,7}\s*$"
 )
@@ -87,7 +87,7 @@ WORD = re.compile(r"[^\W_]+")
 CAPTION_WORD = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|[^\W_]+")
 # The rest of a word after a found search key.
 WORD_END = re.compile(r"[^\W_]*")
-# Most characters between the two words of a phrase ("Hospital in Azaz", "Doctors Without Borders").
+# Most characters between the two words of a phrase ("Hospital in Dover", "Friends Of The Earth").
 PHRASE_GAP = 24
 
 #: Plurals and forms that suffix stripping does not reach (or would merge with another word).
@@ -311,7 +311,7 @@ class _Body:
 
     def adjacent(self, first: str, second: str) -> list[int]:
         """Ordinals of the paragraphs where a word of ``first`` is followed by one of ``second``,
-        with only stop words between them ("hospital in Azaz" has the phrase hospital-azaz)."""
+        with only stop words between them ("hospital in Dover" has the phrase hospital-dover)."""
         hay, starts = self.hay, self.starts
         begins = [begin for begin, _ in self.terms[second][2]]  # in text order already
         found: list[int] = []
@@ -363,7 +363,7 @@ def query(text: str, label: str = "") -> _Query:
             # The caption's first word is capitalised by position, not because it is a name.
             if token[0].isdigit() or (token[0].isupper() and (position or weight != 1.0)):
                 entities.add(term)
-            # Names of two words or more ("Kilis Hospital", "Ahmet Davutoglu", "May 7") as phrases.
+            # Names of two words or more ("Harbour Hospital", "Jane Roebuck", "May 7") as phrases.
             if token[0].isupper() or token[0].isdigit():
                 if previous and previous != term and (not bridged or (previous_word and token[0].isupper())):
                     phrases.append((previous, term))
@@ -475,7 +475,7 @@ def smooth_gallery(scores: list[dict[int, float]], blend: float) -> list[dict[in
 def matching_text(block: Block) -> tuple[str, str]:
     """The caption's words worth matching, without its photo credit: (label prefix, caption text).
 
-    The label prefix ("Devastation:", "Lakeland:") is kept apart: it can be a mood word or the subject.
+    The label prefix ("Devastation:", "Product name:") is kept apart: it can be a mood word or the subject.
     """
     text = block.text
     if block.credit and block.credit in text:

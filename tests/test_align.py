@@ -136,9 +136,9 @@ def test_label_prefix_and_credit_are_not_matched_as_caption_words():
     assert {"aleppo", "2500"} <= entities
     assert "smoke" not in entities  # capitalised only because it opens the caption
     tail = Block(
-        0, 0, 0, "The road to the spaceport from Duqm. Tara Atkinson for Rest of World", "photo_caption"
+        0, 0, 0, "The road to the launch site from Porthaven. Jane Roe for Example News", "photo_caption"
     )
-    assert "Atkinson" not in matching_text(tail)[1]
+    assert "Jane Roe" not in matching_text(tail)[1]
 
 
 def test_stems_link_inflections():
@@ -179,18 +179,18 @@ def test_stems_meet_demonyms_and_plurals():
 
 
 def test_grouped_numbers_and_name_phrases():
-    found = query("Crowds of 150,000 gather as Ahmet Davutoglu speaks at Kilis Hospital")
+    found = query("Crowds of 150,000 gather as Jane Roebuck speaks at Harbour Hospital")
     assert "150000" in found.entities
-    assert (stem("ahmet"), stem("davutoglu")) in found.phrases
-    assert (stem("kilis"), stem("hospital")) in found.phrases
+    assert (stem("jane"), stem("roebuck")) in found.phrases
+    assert (stem("harbour"), stem("hospital")) in found.phrases
     assert all(stem("crowds") not in pair for pair in found.phrases)  # not a name
     article = make_article(
         [
             ("title", "Border"),
-            ("body", "The Kilis road was closed, and a hospital nearby filled up."),
-            ("body", "Doctors at Kilis Hospital treated the wounded."),
+            ("body", "The Harbour road was closed, and a hospital nearby filled up."),
+            ("body", "Doctors at Harbour Hospital treated the wounded."),
             ("body", "Other news."),
-            ("photo_caption", "A man is carried into Kilis Hospital"),
+            ("photo_caption", "A man is carried into Harbour Hospital"),
             ("body", "The official said 150,000 people had fled."),
             ("photo_caption", "Some 150000 people fled"),
         ]

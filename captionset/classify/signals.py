@@ -47,7 +47,7 @@ SLASH_CREDIT = re.compile(
 )
 # An agency name alone closing a caption after its last sentence: "... in 2017. Getty Images".
 BARE_AGENCY = re.compile(r"(?:[.!?]\s+|\s)(?P<credit>(?=[A-Z])" + AGENCY + r"(?:\s+(?i:images))?)\s*$")
-# A short capitalised phrase after the last full stop: "... from the air. SIA/EFAK/YPPOA" (a credit line).
+# A short capitalised phrase after the last full stop: "... from the air. ARCHIVE/AGENCY" (a credit line).
 TAIL_PHRASE = re.compile(
     r"[.!?][\"'’”)]?\s+(?P<credit>[A-Z][\w.'’&/-]*(?:\s+(?:[A-Z][\w.'’&/-]*|of|for|the|via|and|/)){0,6})\s*$"
 )

@@ -35,7 +35,7 @@ ABBREVIATION = re.compile(
     r"\b(?:[A-Za-z]\.)+[A-Za-z])\.$"
 )
 # The short tail of a marked line that is a photo credit after the caption's last sentence ("... from the
-# air. SIA/EFAK/YPPOA", "... in May. Photo by JOHN DOE/AFP", "... Duqm. Tara Atkinson for Rest of World"):
+# air. ARCHIVE/AGENCY", "... in May. Photo by JOHN DOE/AFP", "... at dawn. Jane Roe for Example News"):
 # it stays on the caption's line instead of becoming a block of its own. "Photo: NAME" and "Credit: NAME"
 # are left alone: sites print those on a line of their own.
 CREDIT_TAIL = re.compile(
