@@ -22,10 +22,11 @@ import pyarrow.parquet as pq
 from . import __version__
 from .schema import DICTIONARY_COLUMNS
 
-#: Rows per row group, per table: about 50 MB uncompressed for typical rows (a caption row carries its
-#: context window and related paragraphs, ~5 KB; an article its whole body). ecosystem.md §4: ~100k rows
-#: or <= 100 MB, buffered, so that each write closes one full row group.
-ROW_GROUP_ROWS: dict[str, int] = {"captions": 10_000, "articles": 5_000, "blocks": 100_000, "keys": 100_000}
+#: Rows per row group, per table: about 10-25 MB uncompressed for typical rows (a caption row carries its
+#: context window and related paragraphs, ~5 KB; an article its whole body; a block ~250 B). ecosystem.md
+#: §4 allows up to ~100k rows or 100 MB; smaller groups keep the final step's memory down (it holds a
+#: buffer per split and table while it routes rows), buffered so that each write closes one full row group.
+ROW_GROUP_ROWS: dict[str, int] = {"captions": 2_000, "articles": 2_000, "blocks": 100_000, "keys": 100_000}
 #: Rows per published file, so that each stays well under the Hub's 500 MB shard size.
 SHARD_ROWS: dict[str, int] = {"captions": 100_000, "articles": 50_000, "blocks": 1_000_000}
 ZSTD_LEVEL = 3
