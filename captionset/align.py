@@ -75,6 +75,14 @@ CREDIT_MARKED = re.compile(
 # every caption): "photo" covers "photograph"; İ (lower-cased to i + U+0307), ı and ſ match i and s
 # case-insensitively in `re`.
 CREDIT_HINTS = ("credit", "photo", "picture", "image", "(", "[", "\u0307", "\u0131", "\u017f")
+# A credit in brackets that names a photographer or agency ("(AP Photo/Jane Roe)", "(Jane Roe / AP)"):
+# a slash or a picture-desk word inside; anywhere in the caption, as pages put it mid-text too.
+CREDIT_BRACKET = re.compile(
+    r"\s*[\(\[][^()\[\]]*(?:/|\b(?i:photo|photos|photograph|picture|image|credit|getty|reuters|afp|ap|epa|pa|"
+    r"rex|shutterstock|alamy)\b)[^()\[\]]*[\)\]]"
+)
+# A copyright notice closing the caption ("- Copyright AP Photo", "© Agency").
+COPYRIGHT_TAIL = re.compile(r"\s*[-–—|]?\s*(?:(?i:copyright)|©).*$")
 # A credit without a marker: a short run of capitalised words after the caption's last full stop
 # ("... the old quay. Harbour Trust", "... at dawn. Jane Roe for Example News").
 CREDIT_TAIL = re.compile(
@@ -483,7 +491,10 @@ def matching_text(block: Block) -> tuple[str, str]:
     text = text.strip()
     lowered = text.lower()
     if any(hint in lowered for hint in CREDIT_HINTS):
+        text = CREDIT_BRACKET.sub("", text)
         text = CREDIT_MARKED.sub("", text)
+    if "copyright" in lowered or "©" in text:
+        text = COPYRIGHT_TAIL.sub("", text)
     text = CREDIT_TAIL.sub(r"\g<stop>", text)
     label = ""
     if block.caption_label and text.startswith(block.caption_label):

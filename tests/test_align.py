@@ -141,6 +141,20 @@ def test_label_prefix_and_credit_are_not_matched_as_caption_words():
     assert "Jane Roe" not in matching_text(tail)[1]
 
 
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Ferries wait at the closed quay, Monday, May 4. (Example Photo/Jane Roe) - Copyright Example Photo",
+        "Ferries wait at the closed quay (Jane Roe / AP)",
+        "Ferries wait at the closed quay (Getty Images) and the harbour © Example Agency",
+    ],
+)
+def test_bracketed_and_copyright_credits_are_not_caption_words(caption):
+    _, text = matching_text(Block(0, 0, 0, caption, "photo_caption"))
+    assert "quay" in text
+    assert not {"Jane", "Roe", "Copyright", "Example", "AP", "Getty"} & set(text.replace(".", " ").split())
+
+
 def test_stems_link_inflections():
     assert stem("bombs") == stem("bomb")
     assert stem("protesters") == "protest"
