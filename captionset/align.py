@@ -209,6 +209,7 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 14)
 def _search_keys(term: str) -> tuple[str, ...]:
     """What to look for in the body to find every word with this stem: the stem itself (its words
     start with it), without a final "y" ("body" <- "bodies"), and irregular forms ("man" <- "men")."""
@@ -301,13 +302,13 @@ class _Body:
                 i = find(key, i + size)
         if len(keys) > 1 and hits:
             hits.sort()
-        # Hits are in text order: count them per paragraph walking the paragraph ends once.
+        # Hits are in text order: the paragraph of each is the first whose end is not before it.
         found: dict[int, int] = {}
         ends = self.ends
         ordinal = 0
         for i, _ in hits:
-            while ends[ordinal] < i:
-                ordinal += 1
+            if ends[ordinal] < i:
+                ordinal = bisect_left(ends, i, ordinal + 1)
             found[ordinal] = found.get(ordinal, 0) + 1
         norms = self.norms
         count = len(self.indices)
@@ -358,9 +359,10 @@ def query(text: str, label: str = "") -> _Query:
     for piece, weight in ((text[:cut], 1.0), (text[cut:], BACKGROUND_WEIGHT)):
         previous, previous_word = "", False  # the name word before, if the phrase can go on
         bridged = False  # a stop word since then ("Bank of England" is one name, "Crowds of 150" not)
-        for position, match in enumerate(CAPTION_WORD.finditer(piece)):
-            token = match.group()
-            word = token.replace(",", "").lower()
+        for position, token in enumerate(CAPTION_WORD.findall(piece)):
+            word = token.lower()
+            if "," in word:
+                word = word.replace(",", "")
             if len(word) < 2 or word in STOPWORDS:
                 bridged = True
                 continue
@@ -368,14 +370,16 @@ def query(text: str, label: str = "") -> _Query:
             share = weight * COMMON_WEIGHT if word in COMMON_WORDS else weight
             if terms.get(term, 0.0) < share:
                 terms[term] = share
+            first = token[0]
+            digit, upper = first.isdigit(), first.isupper()
             # The caption's first word is capitalised by position, not because it is a name.
-            if token[0].isdigit() or (token[0].isupper() and (position or weight != 1.0)):
+            if digit or (upper and (position or weight != 1.0)):
                 entities.add(term)
             # Names of two words or more ("Harbour Hospital", "Jane Roebuck", "May 7") as phrases.
-            if token[0].isupper() or token[0].isdigit():
-                if previous and previous != term and (not bridged or (previous_word and token[0].isupper())):
+            if upper or digit:
+                if previous and previous != term and (not bridged or (previous_word and upper)):
                     phrases.append((previous, term))
-                previous, previous_word = term, not token[0].isdigit()
+                previous, previous_word = term, not digit
             else:
                 previous = ""
             bridged = False
@@ -405,16 +409,20 @@ def evidence(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OP
     bonus: dict[int, float] = {}
     weights: dict[str, float] = {}
     total = 0.0
+    entities = found.entities if options.entity_bonus else ()
+    term_of = body.term
+    get, bonus_get = lexical.get, bonus.get
     for term, share in found.terms.items():
-        idf, parts, _, _ = body.term(term)
+        idf, parts, _, _ = term_of(term)
         idf *= share
         total += idf
         weights[term] = idf
         for ordinal, part in parts:
-            lexical[ordinal] = lexical.get(ordinal, 0.0) + idf * part
-        if term in found.entities and options.entity_bonus:
+            lexical[ordinal] = get(ordinal, 0.0) + idf * part
+        if term in entities:
+            extra = options.entity_bonus * idf
             for ordinal, _ in parts:
-                bonus[ordinal] = bonus.get(ordinal, 0.0) + options.entity_bonus * idf
+                bonus[ordinal] = bonus_get(ordinal, 0.0) + extra
     if total <= 0:
         return {}
     if options.phrase_bonus:
