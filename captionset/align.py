@@ -297,7 +297,7 @@ class _Body:
                         end = WORD_END.match(hay, end).end()
                         if stem(hay[i:end]) == term:
                             hits.append((i, end))
-                    elif exact or stem(hay[i:end]) == term:
+                    elif exact or stem(hay[i:end].replace(",", "")) == term:  # "150,000" is 150000
                         hits.append((i, end))
                 i = find(key, i + size)
         if len(keys) > 1 and hits:

@@ -155,6 +155,20 @@ def test_bracketed_and_copyright_credits_are_not_caption_words(caption):
     assert not {"Jane", "Roe", "Copyright", "Example", "AP", "Getty"} & set(text.replace(".", " ").split())
 
 
+def test_numbers_grouped_by_thousands_match_the_body():
+    article = make_article(
+        [
+            ("body", "Organisers said 150,000 people joined the rally."),
+            ("body", "The council met on Tuesday."),
+            ("body", "Others walked to the harbour."),
+            ("photo_caption", "About 150,000 marched"),
+            ("body", "Rain fell all day."),
+        ]
+    )
+    (caption,) = align(article)
+    assert [r.block_index for r in caption.related] == [0]  # the number is the only shared word
+
+
 def test_stems_link_inflections():
     assert stem("bombs") == stem("bomb")
     assert stem("protesters") == "protest"
