@@ -11,12 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from itertools import groupby
-from operator import itemgetter
 
 import numpy as np
 
@@ -198,22 +196,90 @@ def body_signatures(paragraphs: Iterable[str]) -> tuple[str | None, bytes | None
     return body_hash((), words), minhash((), words)
 
 
-def _lsh_buckets(matrix: np.ndarray) -> Iterator[list[int]]:
-    """Rows (by index) that agree on every value of some band, bucket by bucket: the candidate pairs.
+def _band_pairs(matrix: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (first, other), first < other, of rows that agree on every value of one band.
 
-    Vectorised (a sort per band), so 100k signatures need no per-row Python work beyond the buckets.
+    In a bucket (rows sorted stably by the band, so by index within a bucket) each member is paired with the
+    members before it, at most MAX_PAIRS_PER_MEMBER of them (a big bucket is a common passage). Vectorised:
+    no per-row Python work, so 100k signatures group in seconds.
     """
-    for band in range(NUM_PERM // BAND_ROWS):
-        columns = matrix[:, band * BAND_ROWS : (band + 1) * BAND_ROWS]
-        order = np.lexsort(columns.T[::-1])
-        ranked = columns[order]
-        starts = np.concatenate(([True], np.any(ranked[1:] != ranked[:-1], axis=1)))
-        run = np.cumsum(starts) - 1
-        shared = np.bincount(run)[run] > 1
-        for _, members in groupby(
-            zip(run[shared].tolist(), order[shared].tolist(), strict=True), key=itemgetter(0)
-        ):
-            yield [index for _, index in members]
+    columns = matrix[:, band * BAND_ROWS : (band + 1) * BAND_ROWS]
+    order = np.lexsort(columns.T[::-1])
+    ranked = columns[order]
+    starts = np.concatenate(([True], np.any(ranked[1:] != ranked[:-1], axis=1)))
+    run_start = np.flatnonzero(starts)[np.cumsum(starts) - 1]
+    position = np.arange(len(order)) - run_start
+    firsts, others = [], []
+    for k in range(MAX_PAIRS_PER_MEMBER):
+        later = np.flatnonzero(position > k)
+        if not later.size:
+            break
+        firsts.append(order[run_start[later] + k])
+        others.append(order[later])
+    if not firsts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(firsts), np.concatenate(others)
+
+
+def _roots(parent: np.ndarray) -> np.ndarray:
+    """Point every node at its root (pointer jumping), in place."""
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            return parent
+        parent[:] = grand
+
+
+def _union(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """Merge the sets of each pair (a[i], b[i]); a set's root stays its smallest node. ``parent`` must
+    point at roots, and does again afterwards."""
+    while a.size:
+        ra, rb = parent[a], parent[b]
+        low, high = np.minimum(ra, rb), np.maximum(ra, rb)
+        split = low != high
+        if not split.any():
+            return
+        a, b = low[split], high[split]
+        np.minimum.at(parent, b, a)  # hook each larger root under the smallest root it meets
+        _roots(parent)
+
+
+#: Candidate pairs compared at once (bounds the temporary signature copies to a few MB).
+PAIRS_PER_CHUNK = 1 << 14
+
+
+def group_labels(
+    nodes: np.ndarray, body_codes: np.ndarray, matrix: np.ndarray, rows: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Root node of each article's group (the smallest node of its connected component).
+
+    ``nodes[i]``: article i's node (its rank among the sorted ids, so the smallest node is the smallest id);
+    ``body_codes[i]``: a code per exact body (-1 for none); ``matrix``: MinHash rows of the articles
+    ``rows``. A pair whose articles are already in one group is not compared again: it cannot change the
+    groups, which are the connected components of exact copies and confirmed near-duplicate pairs.
+    """
+    count = int(nodes.max()) + 1 if nodes.size else 0
+    parent = np.arange(count, dtype=np.int64)
+    has_body = np.flatnonzero(body_codes >= 0)
+    if has_body.size:
+        codes = body_codes[has_body]
+        _, first = np.unique(codes, return_index=True)
+        first_of_code = np.zeros(int(codes.max()) + 1, np.int64)
+        first_of_code[codes[first]] = has_body[first]
+        _union(parent, nodes[first_of_code[codes]], nodes[has_body])
+    if len(rows) >= 2:
+        row_nodes = nodes[rows]
+        for band in range(NUM_PERM // BAND_ROWS):
+            firsts, others = _band_pairs(matrix, band)
+            for start in range(0, firsts.size, PAIRS_PER_CHUNK):
+                a = firsts[start : start + PAIRS_PER_CHUNK]
+                b = others[start : start + PAIRS_PER_CHUNK]
+                open_ = parent[row_nodes[a]] != parent[row_nodes[b]]
+                a, b = a[open_], b[open_]
+                same = np.count_nonzero(matrix[a] == matrix[b], axis=1)
+                near = same / NUM_PERM >= threshold
+                _union(parent, row_nodes[a[near]], row_nodes[b[near]])
+    return parent[nodes]
 
 
 class UnionFind:
@@ -237,6 +303,13 @@ class UnionFind:
             self.parent[large] = small
 
 
+def signature_matrix(signatures: Sequence[bytes | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows that have a signature, their MinHash values as an (n, NUM_PERM) uint64 matrix)."""
+    rows = np.array([i for i, s in enumerate(signatures) if s is not None], dtype=np.int64)
+    data = b"".join(signatures[i] for i in rows)
+    return rows, np.frombuffer(data, dtype="<u8").reshape(len(rows), NUM_PERM).astype(np.uint64)
+
+
 def group_articles(
     article_ids: Sequence[str],
     body_hashes: Sequence[str | None],
@@ -246,31 +319,15 @@ def group_articles(
     """article_id -> group_id: exact normalised-body copies and MinHash near-duplicates share a group.
 
     Candidates come from LSH bands, then each pair is confirmed by its estimated Jaccard similarity; groups
-    are the connected components (union-find), named by their smallest article id.
+    are the connected components, named by their smallest article id.
     """
-    sets = UnionFind()
-    for article in article_ids:
-        sets.find(article)
-    first_by_hash: dict[str, str] = {}
-    for article, digest in zip(article_ids, body_hashes, strict=True):
-        if digest is not None:
-            other = first_by_hash.setdefault(digest, article)
-            if other != article:
-                sets.union(other, article)
-    present = [i for i, s in enumerate(signatures) if s is not None]
-    if len(present) < 2:
-        return {article: sets.find(article) for article in article_ids}
-    matrix = np.frombuffer(b"".join(signatures[i] for i in present), dtype="<u8").reshape(
-        len(present), NUM_PERM
+    names = sorted(set(article_ids))
+    node_of = {a: i for i, a in enumerate(names)}
+    nodes = np.array([node_of[a] for a in article_ids], dtype=np.int64)
+    code_of: dict[str, int] = {}
+    codes = np.array(
+        [-1 if h is None else code_of.setdefault(h, len(code_of)) for h in body_hashes], dtype=np.int64
     )
-    checked: set[tuple[int, int]] = set()
-    for members in _lsh_buckets(matrix):
-        # every pair of a small bucket; in a big one (a common passage) each member against the first few
-        for position, other in enumerate(members[1:], start=1):
-            for first in members[: min(position, MAX_PAIRS_PER_MEMBER)]:
-                if (first, other) in checked:
-                    continue
-                checked.add((first, other))
-                if float(np.mean(matrix[first] == matrix[other])) >= threshold:
-                    sets.union(article_ids[present[first]], article_ids[present[other]])
-    return {article: sets.find(article) for article in article_ids}
+    rows, matrix = signature_matrix(signatures)
+    roots = group_labels(nodes, codes, matrix, rows, threshold)
+    return {a: names[r] for a, r in zip(article_ids, roots.tolist(), strict=True)}

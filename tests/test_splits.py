@@ -6,11 +6,15 @@ import random
 from collections import Counter
 from datetime import datetime
 
+import numpy as np
 import pytest
 from articles_factory import sentence
 
 from captionset.splits import (
+    BAND_ROWS,
+    MAX_PAIRS_PER_MEMBER,
     MIN_WORDS,
+    NUM_PERM,
     SplitRule,
     UnionFind,
     assign_splits,
@@ -164,3 +168,40 @@ def test_ratios_parse_and_rule_validates_split_by():
     with pytest.raises(ValueError):
         SplitRule(split_by="site")
     assert SplitRule(seed="x").as_dict()["seed"] == "x"
+
+
+def _reference_groups(ids, signatures, threshold=0.5):
+    """The plain definition: every LSH bucket's members (in input order) each compared with at most
+    MAX_PAIRS_PER_MEMBER earlier members; confirmed pairs joined; groups named by their smallest id."""
+    sets = UnionFind()
+    for article in ids:
+        sets.find(article)
+    matrix = np.array(signatures, dtype=np.uint64)
+    for band in range(NUM_PERM // BAND_ROWS):
+        buckets: dict[tuple, list[int]] = {}
+        for i, row in enumerate(matrix[:, band * BAND_ROWS : (band + 1) * BAND_ROWS].tolist()):
+            buckets.setdefault(tuple(row), []).append(i)
+        for members in buckets.values():
+            for position, other in enumerate(members[1:], start=1):
+                for first in members[: min(position, MAX_PAIRS_PER_MEMBER)]:
+                    if np.mean(matrix[first] == matrix[other]) >= threshold:
+                        sets.union(ids[first], ids[other])
+    return {a: sets.find(a) for a in ids}
+
+
+def test_vectorised_grouping_matches_the_plain_definition_with_big_buckets():
+    # Signatures mutated from a few bases: buckets far bigger than MAX_PAIRS_PER_MEMBER, pairs on both
+    # sides of the threshold, chains across bases; ids not in input order.
+    rng = np.random.default_rng(7)
+    bases = rng.integers(0, 50, size=(4, NUM_PERM), dtype=np.uint64)
+    signatures = []
+    for i in range(400):
+        row = bases[i % 4].copy()
+        changed = rng.random(NUM_PERM) < rng.uniform(0.2, 0.7)
+        row[changed] = rng.integers(100, 103, size=int(changed.sum()), dtype=np.uint64)
+        signatures.append(row)
+    ids = [f"a{(i * 7919) % 1000:04d}" for i in range(400)]
+    got = group_articles(ids, [None] * len(ids), [s.astype("<u8").tobytes() for s in signatures])
+    want = _reference_groups(ids, signatures)
+    assert got == want
+    assert 1 < len(set(got.values())) < len(ids) / 2
