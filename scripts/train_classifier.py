@@ -388,10 +388,17 @@ def main() -> None:
     ap.add_argument("--no-dev", action="store_true", help="train on train/ only")
     ap.add_argument("-o", "--output", type=Path, default=MODEL_PATH)
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument(
+        "--drop",
+        default="",
+        help="ablation: comma-separated feature names to zero (with their prev_/next_ copies)",
+    )
     a = ap.parse_args()
     dont_care = _dont_care_fn(a.scorer)
     train = load_pages(a.corpus / "train", "train", dont_care, augment=a.augment)
     dev = load_pages(a.corpus / "dev", "dev", dont_care)
+    if a.drop:
+        drop_features(train + dev, a.drop.split(","))
     fit = {"l2": a.l2, "dev_weight": a.dev_weight, "hidden": a.hidden, "mlp_l2": a.mlp_l2, "epochs": a.epochs}
     if a.loso:
         cross_validate(train, dev, folds=a.folds, dont_care=dont_care, verbose=a.verbose, **fit)
@@ -407,6 +414,22 @@ def main() -> None:
     print(f"  on dev (fitted, optimistic): {fitted.line()}")
     if a.output == MODEL_PATH:
         write_golden(a.corpus / "dev" / "text" / "seed.txt", model)
+
+
+def drop_features(pages: list[Page], names: list[str]) -> None:
+    """Zero the named feature columns (an L2 fit then gives them zero weight: an ablation)."""
+    wanted = {name.strip() for name in names if name.strip()}
+    columns = [
+        i
+        for i, name in enumerate(FEATURE_NAMES)
+        if name in wanted or name.removeprefix("prev_") in wanted or name.removeprefix("next_") in wanted
+    ]
+    unknown = wanted - {FEATURE_NAMES[i].removeprefix("prev_").removeprefix("next_") for i in columns}
+    if unknown:
+        raise SystemExit(f"unknown features: {sorted(unknown)}")
+    for page in pages:
+        page.rows[:, columns] = 0.0
+    print(f"dropped {len(columns)} columns: {[FEATURE_NAMES[i] for i in columns]}")
 
 
 def write_golden(seed: Path, model: dict) -> None:

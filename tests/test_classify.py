@@ -313,3 +313,19 @@ def test_training_is_reproducible():
     stage = train.fit_stage(x, y, w, l2=1.0)
     # The fitted weights point the right way: feature 0 raises class 1 (caption) against class 0 (body).
     assert stage["weights"][MODEL_CLASSES[1]][0] > stage["weights"][MODEL_CLASSES[0]][0]
+
+
+def test_bullet_list_inside_the_story_is_body_not_a_heading():
+    texts = [
+        "Headline",
+        "The new airer dries a full load of washing in about four hours, the maker said on Monday.",
+        "It folds flat when it is not in use and comes with a cover that keeps the heat in.",
+        "• Draws 300W",
+        "• Holds 15kg of washing",
+        "• Three year guarantee",
+        "Shops expect the airers to sell out again before the winter, retailers said.",
+    ]
+    labels = [label for label, _ in label_texts(texts)]
+    assert labels[3:6] == ["body", "body", "body"]
+    # Before the story, a bullet block is the highlights.
+    assert label_texts(["Headline", "• One\n• Two", texts[1]])[1][0] == "highlight"

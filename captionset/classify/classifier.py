@@ -154,6 +154,9 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "photo_caption"
         if label == "caption":
             label = "video_caption" if signals.has_video_cue(text) else "photo_caption"
+        elif label == "other" and seen_body and _is_bullet_list(text):
+            # A bulleted list inside the story (steps, specs, key points) is story text, not a heading.
+            label = "body"
         elif (
             label == "other"
             and not signals.closes_sentence(text)
