@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from captionset.classify import caption_fields, classify_blocks, features, signals
+from captionset.classify import caption_fields, classifier, classify_blocks, features, signals
 from captionset.classify.classifier import MODEL_CLASSES, STAGE2_FEATURES, label_texts, load_model
 from captionset.classify.features import FEATURE_NAMES, article_features
 from captionset.model import LABELS
@@ -329,3 +329,24 @@ def test_bullet_list_inside_the_story_is_body_not_a_heading():
     assert labels[3:6] == ["body", "body", "body"]
     # Before the story, a bullet block is the highlights.
     assert label_texts(["Headline", "• One\n• Two", texts[1]])[1][0] == "highlight"
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "The couple on their wedding day in Cornwall two years before the crash Credit: Supplied",
+        "Firefighters spent the night at the scene of the blaze (Image: Getty)",
+        "Volunteers hand out food parcels outside the hall [Photo: Reuters]",
+    ],
+)
+def test_a_block_closing_with_a_picture_credit_is_a_caption(caption):
+    texts = [
+        "Headline",
+        "The family said they had been overwhelmed by messages of support since the news broke.",
+        caption,
+        "A fundraising page set up by friends has raised more than £20,000 so far, they said.",
+        "Advertisement",
+    ]
+    assert label_texts(texts)[2][0] == "photo_caption"
+    assert not classifier._ends_in_caption_credit("Credit: Supplied")
+    assert not classifier._ends_in_caption_credit("Pictured (Image: Getty)")

@@ -128,6 +128,23 @@ def _is_bullet_list(text: str) -> bool:
     return bool(lines) and all(signals.BULLET_LINE.match(line) for line in lines)
 
 
+#: Credit styles that only captions end with: "(Image: Getty)", "[File: Reuters]", "Credit: Rex", "Photo: AP"
+#: (a bare agency or a bracketed name also closes bylines, datelines and related links, so they are left to the
+#: model).
+CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
+#: Words a block needs besides its credit to be a caption rather than a credit line.
+CAPTION_MIN_WORDS = 5
+
+
+def _ends_in_caption_credit(text: str) -> bool:
+    """Does the block describe something and close with a picture credit? On every page we have seen such a
+    block is a caption, whatever the rest of the page looks like."""
+    if len(text.split()) < CAPTION_MIN_WORDS or signals.is_credit_only(text):
+        return False
+    credit = signals.credit_match(text)
+    return credit is not None and credit[0] in CAPTION_CREDIT_KINDS and len(text[: credit[2]].split()) >= 3
+
+
 def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[tuple[str, float]]:
     """(label, confidence) for every block text of one article, in order."""
     count = len(texts)
@@ -152,6 +169,8 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "other"
         elif label == "caption" and signals.is_credit_only(text):
             label = "photo_caption"
+        elif label != "caption" and _ends_in_caption_credit(text):
+            label, score = "caption", max(score, 0.6)
         if label == "caption":
             label = "video_caption" if signals.has_video_cue(text) else "photo_caption"
         elif label == "other" and seen_body and _is_bullet_list(text):
