@@ -14,7 +14,6 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 
@@ -160,12 +159,23 @@ def text_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(normal.encode(), digest_size=8).digest(), "big")
 
 
-@lru_cache(maxsize=1 << 17)
-def _token_hash(word: str) -> int:
-    # Two CRC-32s make 64 bits: fast (C), stable across machines, and good enough to spread shingles.
-    # Cached: news vocabulary repeats across articles, and the value depends on the word alone.
-    data = word.encode()
-    return zlib.crc32(data) | (zlib.crc32(data, 0x9E3779B9) << 32)
+class _TokenHashes(dict):
+    """word -> 64-bit hash, computed on first use: two CRC-32s (fast C, stable across machines, and good
+    enough to spread shingles). A dict rather than an LRU cache: a hit is a plain lookup, and news
+    vocabulary repeats across articles; cleared when it reaches TOKEN_CACHE_WORDS (bounded memory)."""
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= TOKEN_CACHE_WORDS:
+            self.clear()
+        data = word.encode()
+        value = self[word] = zlib.crc32(data) | (zlib.crc32(data, 0x9E3779B9) << 32)
+        return value
+
+
+TOKEN_CACHE_WORDS = 1 << 17
+_TOKEN_HASHES = _TokenHashes()
+#: Shingles hashed at once: bounds the (chunk x NUM_PERM) work array to 4 MB for a huge article.
+SHINGLES_PER_CHUNK = 8192
 
 
 def minhash(paragraphs: Iterable[str], words: list[str] | None = None) -> bytes | None:
@@ -173,20 +183,23 @@ def minhash(paragraphs: Iterable[str], words: list[str] | None = None) -> bytes 
     words = _words(paragraphs) if words is None else words
     if len(words) < MIN_WORDS:
         return None
-    token_hash = np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
+    token_hash = np.fromiter(map(_TOKEN_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
     # Shingle hashes: a polynomial combination of SHINGLE_WORDS consecutive token hashes (wraps mod 2^64).
     n = len(words) - SHINGLE_WORDS + 1
-    shingles = np.zeros(n, dtype=np.uint64)
+    shingles = token_hash[:n].copy()
     with np.errstate(over="ignore"):
-        for offset in range(SHINGLE_WORDS):
-            shingles = shingles * np.uint64(1_000_003) + token_hash[offset : offset + n]
+        for offset in range(1, SHINGLE_WORDS):
+            shingles *= np.uint64(1_000_003)
+            shingles += token_hash[offset : offset + n]
         # Repeated shingles need no removal: they cannot change a minimum.
         shingles &= _MERSENNE
         lowest = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
-        for start in range(0, len(shingles), 8192):  # in chunks: a huge article must not need GBs
-            chunk = shingles[start : start + 8192, None]
-            values = (chunk * _PERM_A[None, :] + _PERM_B[None, :]) & _MERSENNE
-            lowest = np.minimum(lowest, values.min(axis=0))
+        for start in range(0, n, SHINGLES_PER_CHUNK):
+            # (a * x + b) mod 2^64, masked, in one work array (no temporaries: this is most of the cost)
+            values = np.multiply(shingles[start : start + SHINGLES_PER_CHUNK, None], _PERM_A[None, :])
+            np.add(values, _PERM_B, out=values)
+            np.bitwise_and(values, _MERSENNE, out=values)
+            np.minimum(lowest, values.min(axis=0), out=lowest)
     return lowest.astype("<u8").tobytes()
 
 
