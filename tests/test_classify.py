@@ -350,3 +350,18 @@ def test_a_block_closing_with_a_picture_credit_is_a_caption(caption):
     assert label_texts(texts)[2][0] == "photo_caption"
     assert not classifier._ends_in_caption_credit("Credit: Supplied")
     assert not classifier._ends_in_caption_credit("Pictured (Image: Getty)")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("FILE - In this May 3, 2021, file photo, a runner crosses the line", True),
+        ("Rescuers are seen at the site of the collapse on Tuesday", True),
+        ("The harbour is shown in this image taken from a drone", True),
+        ("He is seen as the favourite to win the seat", False),
+        ("Files from the inquiry were published on Monday.", False),
+        ("The council said the photos would be released later.", False),
+    ],
+)
+def test_photo_phrase(text, expected):
+    assert features._photo_phrase(text, text.lower()) is expected

@@ -78,6 +78,7 @@ BLOCK_FEATURES: tuple[str, ...] = (
     "near_copy",
     "near_copied",
     "short_question",
+    "photo_phrase",
 )
 #: Per-block features copied from the previous and the next block.
 NEIGHBOUR_FEATURES: tuple[str, ...] = (
@@ -403,6 +404,7 @@ RAW_FIELDS: tuple[str, ...] = (
     "near_copy",
     "near_copied",
     "ends_question",
+    "photo_phrase",
 )
 _R = {name: i for i, name in enumerate(RAW_FIELDS)}
 CREDIT_KINDS: tuple[str, ...] = ("bracket", "word", "slash", "agency", "bracket_name")
@@ -412,6 +414,22 @@ _FURNITURE_STARTS = frozenset(
     ["sign", "log", "click", "tap", "read", "follow", "share", "most", "continue", "terms", "rights"]
 )
 _POSITION_CUES = ("(left", "(right", "(centre", "(center", "from left", "above)", "(top", "(bottom")
+# Captions speak of the picture or describe what it shows, in the passive: "In this June 20 file photo, ...",
+# "FILE - ...", "this image taken from video", "Detectives are seen at ...", "A house is shown".
+PHOTO_PHRASE = re.compile(
+    r"\b(?:in this (?:[\w,.' -]{0,40} )?(?:photo|picture|image|photograph|handout|screenshot|screen grab|still)"
+    r"|file (?:photo|picture|image)|this (?:photo|picture|image|photograph|screenshot)"
+    r"|(?:is|are) (?:seen|shown|pictured|depicted)\b(?! as\b))"
+    r"|(?-i:^FILE\b)",
+    re.I,
+)
+# Substrings one of which a PHOTO_PHRASE match holds (cheap gate before the pattern).
+_PHOTO_GATES = ("photo", "pictur", "image", "handout", "screen", "still", "seen", "shown", "depicted", "file")
+
+
+def _photo_phrase(head: str, low: str) -> bool:
+    """Does the head of a block speak of a photo or describe what it shows in the passive?"""
+    return any(gate in low for gate in _PHOTO_GATES) and PHOTO_PHRASE.search(head) is not None
 
 
 def block_raw(text: str) -> tuple[tuple, str]:
@@ -500,6 +518,7 @@ def block_raw(text: str) -> tuple[tuple, str]:
         0.0,
         0.0,
         stripped_end[-1:] == "?",
+        _photo_phrase(head, low),
     )
     return raw, ending
 
@@ -1011,6 +1030,7 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     raw[:, col["commas"]] = np.minimum(commas, 4)
     raw[:, col["ing_words"]] = np.minimum(ing_count, 3)
     raw[:, col["ends_question"]] = [c == "?" for c in stripped_last]
+    raw[:, col["photo_phrase"]] = [_photo_phrase(head, head.lower()) for head in heads]
     _near_copies_fast(texts, n_words, raw)
     return raw, endings
 
