@@ -115,11 +115,16 @@ def stage2_rows(x: np.ndarray, probs: np.ndarray, endings: list[str]) -> np.ndar
 
 def model_probabilities(texts: list[str], model: dict[str, Any]) -> np.ndarray:
     """Stage-2 class probabilities (blocks x ``MODEL_CLASSES``) for the block texts of one article."""
+    return _probabilities_and_endings(texts, model)[0]
+
+
+def _probabilities_and_endings(texts: list[str], model: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+    """model_probabilities, and each block's ending style (which names its credit style, if any)."""
     x, endings = article_features(texts)
     probs = predict_stage(x, model["stage1"])
     if "stage2" in model:
         probs = predict_stage(stage2_rows(x, probs, endings), model["stage2"])
-    return probs
+    return probs, endings
 
 
 def _is_bullet_list(text: str) -> bool:
@@ -136,9 +141,12 @@ CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
 CAPTION_MIN_WORDS = 5
 
 
-def _ends_in_caption_credit(text: str) -> bool:
+def _ends_in_caption_credit(text: str, ending: str | None = None) -> bool:
     """Does the block describe something and close with a picture credit? On every page we have seen such a
-    block is a caption, whatever the rest of the page looks like."""
+    block is a caption, whatever the rest of the page looks like. ``ending`` (the block's ending style from
+    the features, when known) spares most blocks the credit patterns."""
+    if ending is not None and ending.partition(":")[0] not in CAPTION_CREDIT_KINDS:
+        return False
     if len(text.split()) < CAPTION_MIN_WORDS or signals.is_credit_only(text):
         return False
     credit = signals.credit_match(text)
@@ -150,7 +158,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
     count = len(texts)
     if count == 0:
         return []
-    probs = model_probabilities(texts, model or load_model())
+    probs, endings = _probabilities_and_endings(texts, model or load_model())
     best_of = probs.argmax(axis=1).tolist()
     best_p = probs.max(axis=1).tolist()
     labels: list[tuple[str, float]] = [("title", 0.95)]
@@ -169,7 +177,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "other"
         elif label == "caption" and signals.is_credit_only(text):
             label = "photo_caption"
-        elif label != "caption" and _ends_in_caption_credit(text):
+        elif label != "caption" and _ends_in_caption_credit(text, endings[i]):
             label, score = "caption", max(score, 0.6)
         if label == "caption":
             label = "video_caption" if signals.has_video_cue(text) else "photo_caption"

@@ -1030,7 +1030,11 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     raw[:, col["commas"]] = np.minimum(commas, 4)
     raw[:, col["ing_words"]] = np.minimum(ing_count, 3)
     raw[:, col["ends_question"]] = [c == "?" for c in stripped_last]
-    raw[:, col["photo_phrase"]] = [_photo_phrase(head, head.lower()) for head in heads]
+    photo_gated = _found(_PHOTO_GATES, low_joined, count, low_lengths)
+    raw[:, col["photo_phrase"]] = [
+        g and PHOTO_PHRASE.search(head) is not None
+        for g, head in zip(photo_gated.tolist(), heads, strict=True)
+    ]
     _near_copies_fast(texts, n_words, raw)
     return raw, endings
 
