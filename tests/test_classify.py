@@ -365,3 +365,33 @@ def test_a_block_closing_with_a_picture_credit_is_a_caption(caption):
 )
 def test_photo_phrase(text, expected):
     assert features._photo_phrase(text, text.lower()) is expected
+
+
+def test_an_unclosed_sentence_next_to_a_run_of_unclosed_captions_joins_the_run():
+    story = [
+        "The storm brought down power lines across the county on Sunday night, leaving thousands of homes "
+        "without electricity for most of Monday, the supplier said in a statement.",
+        "Engineers worked through the night to restore supplies to the worst-hit villages, where some "
+        "residents had been without power or heating for more than a day by Monday evening.",
+        "The council opened three rest centres for people who could not stay in their homes and said it "
+        "would keep them open for as long as they were needed by families in the area.",
+    ]
+    run = [
+        "A fallen tree blocks the main road into the village after the storm passed overnight",
+        "Engineers repair a damaged power line on the edge of the town on Monday morning",
+        "Residents clear debris from a garden after the roof of a shed was torn off by the wind",
+    ]
+    texts = ["Headline", *story, *run, *story]
+    _, endings = features.article_features(texts)
+    model_says = ["title", "body", "body", "body", "body", "photo_caption", "photo_caption"] + ["body"] * 3
+    labels = [(label, 0.5) for label in model_says]
+    classifier._join_caption_runs(texts, endings, labels)
+    assert [label for label, _ in labels] == ["title"] + ["body"] * 3 + ["photo_caption"] * 3 + ["body"] * 3
+    # Not on a page whose story paragraphs do not close either.
+    unclosed = [t.rstrip(".") for t in texts]
+    labels = [(label, 0.5) for label in model_says]
+    classifier._join_caption_runs(unclosed, features.article_features(unclosed)[1], labels)
+    assert labels[4][0] == "body"
+    # Imperative furniture never joins a run.
+    assert classifier.FURNITURE_LEAD.match("Scroll down for video of the storm")
+    assert not classifier.FURNITURE_LEAD.match(run[0])

@@ -11,6 +11,7 @@ date line at the end is the byline, known widget headings are boilerplate.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -192,7 +193,60 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "subheading"
         seen_body = seen_body or label == "body"
         labels.append((label, round(min(max(score, 0.0), 1.0), 4)))
+    _join_caption_runs(texts, endings, labels)
     return labels
+
+
+#: Words of a block that may join a caption run: sentence-like, caption-sized.
+RUN_JOIN_WORDS = (9, 60)
+#: Share of the page's long story paragraphs (26+ words) that must close for an unclosed block to stand out.
+RUN_JOIN_STORY_CLOSES = 0.8
+# Imperative page furniture ("Scroll down for video", "Click here to ...") is not a caption, whatever it ends in.
+FURNITURE_LEAD = re.compile(r"^(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up)\b", re.I)
+
+
+def _join_caption_runs(texts: list[str], endings: list[str], labels: list[tuple[str, float]]) -> None:
+    """Captions of one page share a style and come in runs: an unclosed sentence-like block right before or
+    after two captions that end the same way it does is a caption too, on a page whose story paragraphs close
+    (where an unclosed sentence stands out)."""
+    count = len(texts)
+    is_caption = [label.endswith("caption") for label, _ in labels]
+    candidates = [
+        i
+        for i in range(1, count)
+        if not is_caption[i]
+        and endings[i] == "open_long"
+        and labels[i][0] in ("body", "other", "subheading")
+        and (
+            (
+                i >= 3
+                and is_caption[i - 1]
+                and is_caption[i - 2]
+                and endings[i - 1] == endings[i - 2] == endings[i]
+            )
+            or (
+                i + 2 < count
+                and is_caption[i + 1]
+                and is_caption[i + 2]
+                and endings[i + 1] == endings[i + 2] == endings[i]
+            )
+        )
+    ]
+    if not candidates:
+        return
+    long_closes = [
+        signals.closes_sentence(text)
+        for text, (label, _) in zip(texts, labels, strict=True)
+        if label == "body" and len(text.split()) >= 26
+    ]
+    if len(long_closes) < 3 or sum(long_closes) < RUN_JOIN_STORY_CLOSES * len(long_closes):
+        return
+    low, high = RUN_JOIN_WORDS
+    for i in candidates:
+        text = texts[i]
+        if low <= len(text.split()) <= high and not FURNITURE_LEAD.match(text):
+            label = "video_caption" if signals.has_video_cue(text) else "photo_caption"
+            labels[i] = (label, labels[i][1])
 
 
 def classify_blocks(blocks: list[Block], model: dict[str, Any] | None = None) -> None:
