@@ -25,7 +25,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,16 @@ from .schema import (
     to_utc,
 )
 from .sources import DEFAULT_SOURCE_OPTIONS, ShardSpec, SourceOptions, plan_shards, read_slice
-from .splits import SPLIT_NAMES, SplitRule, assign_splits, body_signatures, group_articles, text_key
+from .splits import (
+    NEAR_DUPLICATE_JACCARD,
+    NUM_PERM,
+    SPLIT_NAMES,
+    SplitRule,
+    assign_splits,
+    body_signatures,
+    group_labels,
+    text_key,
+)
 from .text import DecodeError
 from .write import ShardedWriter, SplitFiles, atomic_write_text, file_metadata, write_jsonl, write_table
 
@@ -431,7 +439,7 @@ class _Part:
         for path in self.files[config]:
             handle = pq.ParquetFile(path)
             for group in range(handle.num_row_groups):
-                table = handle.read_row_group(group, columns=columns)
+                table = handle.read_row_group(group, columns=columns, use_threads=False)
                 if columns is None:
                     table = table.cast(schema)
                 if drop is not None:
@@ -447,32 +455,29 @@ def _progress(total: int, quiet: bool, unit: str, desc: str):
     )
 
 
-def _lookup(article_ids: pa.ChunkedArray, keys: pa.Array, values: pa.Array) -> pa.ChunkedArray:
-    """values[i] for each article id equal to keys[i] (a vectorised dict lookup)."""
-    return pc.take(values, pc.index_in(article_ids, value_set=keys))
+def _split_codes(light: pa.Table) -> np.ndarray:
+    """Each light row's split as its index in SPLIT_NAMES."""
+    codes = pc.index_in(light["split"], value_set=pa.array(SPLIT_NAMES))
+    return codes.to_numpy(zero_copy_only=False).astype(np.int8)
 
 
 def _write_tables(
-    out: Path,
-    parts: Sequence[_Part],
-    splits: dict[str, str],
-    groups: dict[str, str],
-    rule: SplitRule,
-    quiet: bool,
+    out: Path, parts: Sequence[_Part], light: pa.Table, rule: SplitRule, quiet: bool
 ) -> tuple[dict[str, dict[str, SplitFiles]], dict[str, Any]]:
     """Stream every part into the final shards of every config and split; returns files and caption stats."""
-    ids = sorted(splits)
-    lookups = (
-        pa.array(ids, pa.string()),
-        pa.array([splits[a] for a in ids], pa.string()),
-        pa.array([groups[a] for a in ids], pa.string()),
+    lookup = _Lookup(
+        light["article_id"].combine_chunks(),
+        _split_codes(light),
+        light["group_id"].combine_chunks(),
     )
-    # Row counts per split first (ids only), so that file names can say "-of-n".
-    totals: dict[str, Counter] = {config: Counter() for config in TABLES}
-    for part in parts:
-        for config, schema in TABLES.items():
-            for table in part.chunks(config, schema, columns=["article_id"]):
-                totals[config].update(_lookup(table["article_id"], lookups[0], lookups[1]).to_pylist())
+    # Row counts per split (file names say "-of-n"), from the keys: an article has one row, num_captions
+    # caption rows and num_blocks block rows (the writers check that exactly these many arrive).
+    codes = lookup.split_codes
+    totals = {
+        "articles": np.bincount(codes, minlength=len(SPLIT_NAMES)),
+        "captions": np.bincount(codes, weights=_numbers(light["num_captions"]), minlength=len(SPLIT_NAMES)),
+        "blocks": np.bincount(codes, weights=_numbers(light["num_blocks"]), minlength=len(SPLIT_NAMES)),
+    }
     metadata = file_metadata("", {"split_rule": rule.as_dict()})
     written: dict[str, dict[str, SplitFiles]] = {}
     stats = _StreamStats()
@@ -484,18 +489,40 @@ def _write_tables(
                 schema,
                 config,
                 split,
-                totals[config][split],
+                int(totals[config][i]),
                 {**metadata, "captionset.config": config, "captionset.split": split},
             )
-            for split in SPLIT_NAMES
+            for i, split in enumerate(SPLIT_NAMES)
         }
         for part in parts:
             for table in part.chunks(config, schema):
-                _route(table, config, schema, writers, lookups, stats)
+                _route(table, config, schema, writers, lookup, stats)
+            # Arrow's allocator keeps freed pages: hand them back part by part, or RSS creeps up.
+            pa.default_memory_pool().release_unused()
             bar.update(1)
         written[config] = {split: writer.close() for split, writer in writers.items()}
     bar.close()
     return written, stats.as_dict()
+
+
+def _numbers(column: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(column.to_numpy(), dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """Split (as a code) and group of each article id, looked up vectorised."""
+
+    article_ids: pa.Array
+    split_codes: np.ndarray
+    group_ids: pa.Array
+
+    def rows(self, article_ids: pa.ChunkedArray) -> np.ndarray:
+        """Row of each article id in the light table."""
+        found = pc.index_in(article_ids, value_set=self.article_ids)
+        if found.null_count:
+            raise RuntimeError("a part holds rows of an article the keys do not list")
+        return found.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 @dataclass(slots=True)
@@ -537,28 +564,28 @@ def _route(
     config: str,
     schema: pa.Schema,
     writers: dict[str, ShardedWriter],
-    lookups: tuple[pa.Array, pa.Array, pa.Array],
+    lookup: _Lookup,
     stats: _StreamStats,
 ) -> None:
     """Give one chunk of rows its split (and group) and send the rows of each split to that split's writer."""
-    ids, split_of, group_of = lookups
-    table = table.set_column(
-        schema.get_field_index("split"), schema.field("split"), _lookup(table["article_id"], ids, split_of)
-    )
+    rows = lookup.rows(table["article_id"])
+    codes = lookup.split_codes[rows]
+    names = pa.array(SPLIT_NAMES, pa.string()).take(pa.array(codes))
+    table = table.set_column(schema.get_field_index("split"), schema.field("split"), names)
     if config == "articles":
         table = table.set_column(
-            schema.get_field_index("group_id"),
-            schema.field("group_id"),
-            _lookup(table["article_id"], ids, group_of),
+            schema.get_field_index("group_id"), schema.field("group_id"), lookup.group_ids.take(rows)
         )
-    for split in SPLIT_NAMES:
-        rows = table.filter(pc.equal(table["split"], split))
-        if rows.num_rows:
-            writers[split].write(rows)
-            if config == "captions":
-                stats.add(split, rows)
-            elif config == "articles":
-                stats.article_ids[split].append(rows["article_id"])
+    for i, split in enumerate(SPLIT_NAMES):
+        mask = codes == i
+        if not mask.any():
+            continue
+        chosen = table if mask.all() else table.filter(pa.array(mask))
+        writers[split].write(chosen)
+        if config == "captions":
+            stats.add(split, chosen)
+        elif config == "articles":
+            stats.article_ids[split].append(chosen["article_id"])
 
 
 def _describe(values: np.ndarray) -> dict[str, float]:
@@ -576,16 +603,13 @@ def _describe(values: np.ndarray) -> dict[str, float]:
     }
 
 
-def _statistics(
-    keys: pa.Table, splits: dict[str, str], groups: dict[str, str], stream: dict[str, Any]
-) -> dict[str, Any]:
+def _statistics(light: pa.Table, stream: dict[str, Any]) -> dict[str, Any]:
     """Captions per article, photo/video, caption lengths, groups, and the leakage check."""
-    ids = keys["article_id"].to_pylist()
-    per_article = np.asarray(keys["num_captions"].to_numpy(zero_copy_only=False), dtype=np.int64)
-    split_of_row = np.array([splits[a] for a in ids], dtype=object) if ids else np.zeros(0, object)
+    split_of_row = _split_codes(light)
+    per_article = _numbers(light["num_captions"])
     out: dict[str, Any] = {"captions_per_article": {}, "caption_chars": {}, "caption_words": {}}
-    for split in (*SPLIT_NAMES, "all"):
-        mask = np.ones(len(ids), bool) if split == "all" else split_of_row == split
+    for i, split in enumerate((*SPLIT_NAMES, "all")):
+        mask = np.ones(len(split_of_row), bool) if split == "all" else split_of_row == i
         counts = per_article[mask]
         summary = _describe(counts)
         summary["articles_without_captions"] = int((counts == 0).sum())
@@ -604,40 +628,39 @@ def _statistics(
         **{s: stream["media"][s] for s in SPLIT_NAMES},
         "all": dict(sorted(media_all.items())),
     }
-    out["published"] = _date_ranges(keys, split_of_row)
-    sizes = Counter(groups.values())
+    out["published"] = _date_ranges(light["published"], split_of_row)
+    sizes = _numbers(pc.value_counts(light["group_id"]).field("counts")) if light.num_rows else np.zeros(0)
     out["groups"] = {
-        "groups": len(sizes),
-        "articles_in_multi_article_groups": sum(n for n in sizes.values() if n > 1),
-        "largest_group": max(sizes.values(), default=0),
+        "groups": int(sizes.size),
+        "articles_in_multi_article_groups": int(sizes[sizes > 1].sum()),
+        "largest_group": int(sizes.max(initial=0)),
     }
-    out["leakage"] = _leakage(keys, splits, groups, stream["article_ids"])
+    out["leakage"] = _leakage(light, split_of_row, stream["article_ids"])
     return out
 
 
-def _date_ranges(keys: pa.Table, split_of_row: np.ndarray) -> dict[str, dict[str, Any]]:
+def _date_ranges(published: pa.ChunkedArray, split_of_row: np.ndarray) -> dict[str, dict[str, Any]]:
     """Earliest and latest publication time per split, and how many articles have none."""
-    times = keys["published"].to_pylist()
     out = {}
-    for split in (*SPLIT_NAMES, "all"):
-        chosen = [t for t, s in zip(times, split_of_row, strict=True) if split in ("all", s)]
-        dated = [t for t in chosen if t is not None]
+    for i, split in enumerate((*SPLIT_NAMES, "all")):
+        chosen = published if split == "all" else published.filter(pa.array(split_of_row == i))
+        bounds = pc.min_max(chosen)
+        first, last = bounds["min"].as_py(), bounds["max"].as_py()
         out[split] = {
-            "first": min(dated).isoformat() if dated else None,
-            "last": max(dated).isoformat() if dated else None,
-            "undated": len(chosen) - len(dated),
+            "first": first.isoformat() if first is not None else None,
+            "last": last.isoformat() if last is not None else None,
+            "undated": chosen.null_count,
         }
     return out
 
 
 def _leakage(
-    keys: pa.Table, splits: dict[str, str], groups: dict[str, str], written: dict[str, pa.ChunkedArray]
+    light: pa.Table, split_of_row: np.ndarray, written: dict[str, pa.ChunkedArray]
 ) -> dict[str, Any]:
     """Articles (as written) or groups in more than one split (must be 0), and captions whose normalised
     text recurs across splits."""
-    group_splits: dict[str, set[str]] = {}
-    for article, split in splits.items():
-        group_splits.setdefault(groups[article], set()).add(split)
+    pairs_of_group = pa.table({"group_id": light["group_id"], "split": pa.array(split_of_row)})
+    spread = pairs_of_group.group_by("group_id", use_threads=False).aggregate([("split", "count_distinct")])
     several = 0
     for i, a in enumerate(SPLIT_NAMES):
         for b in SPLIT_NAMES[i + 1 :]:
@@ -645,13 +668,11 @@ def _leakage(
                 several += int(
                     pc.sum(pc.is_in(written[a], value_set=written[b].combine_chunks())).as_py() or 0
                 )
-    ids = keys["article_id"].to_pylist()
-    column = keys["caption_keys"]
+    column = light["caption_keys"]
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     values = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.uint64)
     parents = pc.list_parent_indices(column).to_numpy(zero_copy_only=False)
-    article_split = np.array([SPLIT_NAMES.index(splits[a]) for a in ids], dtype=np.int8)
-    row_split = article_split[parents] if len(parents) else np.zeros(0, np.int8)
+    row_split = split_of_row[parents] if len(parents) else np.zeros(0, np.int8)
     arrays = {s: np.unique(values[row_split == i]) for i, s in enumerate(SPLIT_NAMES)}
     distinct, seen_in = np.unique(np.concatenate(list(arrays.values())), return_counts=True)
     shared = distinct[seen_in > 1]
@@ -662,36 +683,49 @@ def _leakage(
             pairs[f"{a}/{b}"] = int(np.intersect1d(arrays[a], arrays[b]).size)
     return {
         "articles_in_several_splits": several,
-        "groups_in_several_splits": sum(1 for s in group_splits.values() if len(s) > 1),
+        "groups_in_several_splits": int(pc.sum(pc.greater(spread["split_count_distinct"], 1)).as_py() or 0),
         "caption_texts_in_several_splits": int(shared.size),
         "caption_rows_with_shared_text": rows,
         "shared_caption_texts_by_pair": pairs,
     }
 
 
+def _assign(light: pa.Table, rule: SplitRule) -> pa.Array:
+    """Each light row's split: its group's, decided once per group (by hash, or by the group's earliest
+    publication time for ``split_by="date"``)."""
+    by_group = light.select(["group_id", "published"]).group_by("group_id", use_threads=False)
+    by_group = by_group.aggregate([("published", "min")])
+    groups = by_group["group_id"].to_pylist()
+    dates = [p.replace(tzinfo=None) if p is not None else None for p in by_group["published_min"].to_pylist()]
+    splits = assign_splits(
+        dict(zip(groups, groups, strict=True)), rule, dict(zip(groups, dates, strict=True))
+    )
+    names = pa.array([splits[g] for g in groups], pa.string())
+    return pc.take(names, pc.index_in(light["group_id"], value_set=by_group["group_id"]))
+
+
 def _finish(
     out: Path,
     output_dir: Path,
     parts: Sequence[_Part],
-    keys: pa.Table,
-    groups: dict[str, str],
+    light: pa.Table,
     rule: SplitRule,
     rejects: list[dict[str, Any]],
     manifest: dict[str, Any],
     quiet: bool,
     started: float,
 ) -> BuildResult:
-    """Split, write every table, the rejects, the card and the manifest into ``out``, then swap it in."""
+    """Split, write every table, the rejects, the card and the manifest into ``out``, then swap it in.
+
+    ``light`` has a row per article: article_id, group_id, published, num_captions, num_blocks and
+    caption_keys (tens of bytes per article; the rows themselves stream from the parts).
+    """
     from .card import render_card
 
-    published = {
-        a: (p.replace(tzinfo=None) if isinstance(p, datetime) else None)
-        for a, p in zip(keys["article_id"].to_pylist(), keys["published"].to_pylist(), strict=True)
-    }
-    splits = assign_splits(groups, rule, published)
+    light = light.append_column("split", _assign(light, rule))
     written_started = time.perf_counter()
-    files, stream = _write_tables(out, parts, splits, groups, rule, quiet)
-    statistics = _statistics(keys, splits, groups, stream)
+    files, stream = _write_tables(out, parts, light, rule, quiet)
+    statistics = _statistics(light, stream)
     rejects = sorted(rejects, key=lambda r: (r["source"], r["reason"], r["detail"], r["article_id"] or ""))
     write_jsonl(out / "rejects.jsonl", rejects)
     reject_counts = dict(sorted(Counter(r["reason"] for r in rejects).items()))
@@ -741,6 +775,73 @@ def _finish(
         manifest=manifest,
         seconds=manifest["timings"]["total_seconds"],
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The light pass: keys of every part, duplicate ids across shards, near-duplicate groups
+
+#: The keys the final step keeps in memory (tens of bytes per article): the MinHash signatures go to one
+#: numpy matrix instead, and only while grouping.
+_LIGHT_KEYS = KEYS.remove(KEYS.get_field_index("minhash"))
+
+
+def _signature_rows(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of a part that have a MinHash signature, the signatures as an (n, NUM_PERM) uint64 matrix),
+    read straight from the Arrow buffer (no Python object per article)."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    valid = column.is_valid()
+    fixed = column.filter(valid).cast(pa.binary(NUM_PERM * 8))  # raises on a signature of another size
+    width = NUM_PERM * 8
+    data = np.frombuffer(
+        fixed.buffers()[1], dtype="<u8", count=len(fixed) * NUM_PERM, offset=fixed.offset * width
+    )
+    rows = np.flatnonzero(valid.to_numpy(zero_copy_only=False))
+    return rows, data.reshape(len(fixed), NUM_PERM).astype(np.uint64)
+
+
+def _drop_duplicates(
+    keys: pa.Table, part_rows: list[int], tasks: Sequence[ShardTask], parts_dir: Path, rejects: list[dict]
+) -> tuple[np.ndarray, list[_Part]]:
+    """Rows to keep (an id's first occurrence: shards in index order; a shard never repeats an id), a
+    ``duplicate_id`` reject for every other row, and the parts with the ids each must leave out."""
+    ids = keys["article_id"]
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
+    keep = np.zeros(len(codes), bool)
+    keep[np.unique(codes, return_index=True)[1]] = True
+    parts, start = [], 0
+    for task, count in zip(tasks, part_rows, strict=True):
+        dropped = np.flatnonzero(~keep[start : start + count]) + start
+        drop = frozenset(pc.take(ids, dropped).to_pylist()) if dropped.size else frozenset()
+        for article, source in zip(
+            pc.take(ids, dropped).to_pylist(), pc.take(keys["source"], dropped).to_pylist(), strict=True
+        ):
+            rejects.append(
+                {
+                    "source": source,
+                    "reason": "duplicate_id",
+                    "detail": "same article id earlier in the input",
+                    "article_id": article,
+                }
+            )
+        index = task.spec.index
+        parts.append(_Part({c: [part_path(parts_dir, index, c)] for c in TABLES}, drop))
+        start += count
+    return keep, parts
+
+
+def _group(keys: pa.Table, rows: np.ndarray, matrix: np.ndarray) -> pa.Table:
+    """The light table with each article's ``group_id``: exact copies and near-duplicates share one, the
+    smallest article id of the group. ``matrix`` holds the MinHash signatures of ``rows``."""
+    ids = keys["article_id"].combine_chunks()
+    order = pc.sort_indices(ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    nodes = np.empty(len(order), np.int64)
+    nodes[order] = np.arange(len(order))  # rank by id: a group's smallest node is its smallest id
+    body = pc.dictionary_encode(keys["body_hash"].combine_chunks()).indices
+    codes = body.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    roots = group_labels(nodes, codes, matrix, rows, NEAR_DUPLICATE_JACCARD)
+    group_id = pc.take(ids, pa.array(order[roots]))
+    return keys.drop_columns(["body_hash", "source"]).append_column("group_id", group_id)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -844,33 +945,34 @@ def build(
     ordered = [results[t.spec.index] for t in tasks]
 
     # Light pass: keys of every part, duplicates across shards, near-duplicate groups.
-    key_tables, parts, rejects = [], [], []
-    first_shard: dict[str, int] = {}
+    key_tables, part_rows, rejects = [], [], []
+    matrix = np.empty((sum(r.articles for r in ordered), NUM_PERM), np.uint64)  # filled part by part
+    signed, filled = [], 0
     for task in tasks:
         index = task.spec.index
         keys = pq.read_table(part_path(parts_dir, index, "keys"), schema=KEYS)
-        drop = set()
-        for article, source in zip(keys["article_id"].to_pylist(), keys["source"].to_pylist(), strict=True):
-            if first_shard.setdefault(article, index) != index:
-                drop.add(article)
-                rejects.append(
-                    {
-                        "source": source,
-                        "reason": "duplicate_id",
-                        "detail": "same article id earlier in the input",
-                        "article_id": article,
-                    }
-                )
-        if drop:
-            keys = keys.filter(pc.invert(pc.is_in(keys["article_id"], value_set=pa.array(sorted(drop)))))
-        key_tables.append(keys)
-        parts.append(_Part({c: [part_path(parts_dir, index, c)] for c in TABLES}, frozenset(drop)))
+        local, block = _signature_rows(keys["minhash"])
+        if filled + len(block) > len(matrix):  # more rows than the done-markers said: grow
+            matrix = np.concatenate([matrix[:filled], block])
+        else:
+            matrix[filled : filled + len(block)] = block
+        filled += len(block)
+        signed.append(local + sum(part_rows))
+        key_tables.append(keys.drop_columns(["minhash"]))
+        part_rows.append(keys.num_rows)
         with open(part_path(parts_dir, index, "rejects"), encoding="utf-8") as handle:
             rejects.extend(json.loads(line) for line in handle if line.strip())
-    keys = pa.concat_tables(key_tables) if key_tables else KEYS.empty_table()
-    groups = group_articles(
-        keys["article_id"].to_pylist(), keys["body_hash"].to_pylist(), keys["minhash"].to_pylist()
-    )
+    keys = pa.concat_tables(key_tables).combine_chunks() if key_tables else _LIGHT_KEYS.empty_table()
+    del key_tables
+    keep, parts = _drop_duplicates(keys, part_rows, tasks, parts_dir, rejects)
+    rows = np.concatenate(signed) if signed else np.zeros(0, np.int64)
+    matrix = matrix[:filled]
+    if not keep.all():
+        kept = keep[rows]
+        rows, matrix = (np.cumsum(keep) - 1)[rows[kept]], matrix[kept]
+        keys = keys.filter(pa.array(keep))
+    light = _group(keys, rows, matrix)
+    del keys, matrix, rows
     grouped = time.perf_counter()
     manifest: dict[str, Any] = {
         "captionset_version": __version__,
@@ -893,7 +995,7 @@ def build(
             "engine": engine,
         },
     }
-    return _finish(out, output_dir, parts, keys, groups, rule, rejects, manifest, quiet, started)
+    return _finish(out, output_dir, parts, light, rule, rejects, manifest, quiet, started)
 
 
 def resplit(
@@ -935,19 +1037,13 @@ def resplit(
                 table["article_id"].to_pylist(), table["caption"].to_pylist(), strict=True
             ):
                 caption_keys.setdefault(article, []).append(text_key(caption or ""))
-    columns = ["article_id", "group_id", "published", "num_captions", "num_blocks", "source"]
+    columns = ["article_id", "group_id", "published", "num_captions", "num_blocks"]
     articles = [t for part in parts for t in part.chunks("articles", ARTICLES, columns=columns)]
     light = pa.concat_tables(articles) if articles else ARTICLES.empty_table().select(columns)
     ids = light["article_id"].to_pylist()
-    keys = pa.table(
-        {
-            "article_id": light["article_id"],
-            "published": light["published"],
-            "num_captions": light["num_captions"],
-            "caption_keys": pa.array([caption_keys.get(a, []) for a in ids], pa.list_(pa.uint64())),
-        }
+    light = light.append_column(
+        "caption_keys", pa.array([caption_keys.get(a, []) for a in ids], pa.list_(pa.uint64()))
     )
-    groups = dict(zip(ids, light["group_id"].to_pylist(), strict=True))
     rejects_path = dataset_dir / "rejects.jsonl"
     rejects = [json.loads(line) for line in rejects_path.read_text(encoding="utf-8").splitlines() if line]
     manifest = {
@@ -969,4 +1065,4 @@ def resplit(
     manifest["counts"] = {"inputs": old["counts"]["inputs"]}
     manifest["resplit_from"] = old["split_rule"]
     manifest["timings"] = {"build": old.get("timings", {})}
-    return _finish(out, dataset_dir, parts, keys, groups, rule, rejects, manifest, quiet, started)
+    return _finish(out, dataset_dir, parts, light, rule, rejects, manifest, quiet, started)

@@ -6,6 +6,7 @@ import importlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -331,20 +332,20 @@ def test_republished_copies_share_a_group_and_a_split(tmp_path):
 def test_leakage_check_counts_what_it_finds():
     import pyarrow as pa
 
-    keys = pa.table(
+    light = pa.table(
         {
-            "article_id": ["a", "b", "c"],
-            "caption_keys": pa.array([[1, 2], [2, 3], [3]], pa.list_(pa.uint64())),
+            "article_id": ["a", "b", "c", "d"],
+            "group_id": ["a", "b", "b", "d"],
+            "caption_keys": pa.array([[1, 2], [2, 3], [3], [4]], pa.list_(pa.uint64())),
         }
     )
-    splits = {"a": "train", "b": "test", "c": "test"}
-    groups = {"a": "a", "b": "b", "c": "b"}
+    split_of_row = np.array([0, 2, 2, 0], np.int8)  # train, test, test, train
     written = {
-        "train": pa.chunked_array([["a", "b"]]),
+        "train": pa.chunked_array([["a", "b", "d"]]),
         "validation": pa.chunked_array([], pa.string()),
         "test": pa.chunked_array([["b", "c"]]),
     }
-    leak = build_module._leakage(keys, splits, groups, written)
+    leak = build_module._leakage(light, split_of_row, written)
     assert leak["articles_in_several_splits"] == 1
     assert leak["caption_texts_in_several_splits"] == 1  # key 2: in train (a) and test (b); 3 only in test
     assert leak["caption_rows_with_shared_text"] == 2
@@ -354,6 +355,9 @@ def test_leakage_check_counts_what_it_finds():
         "validation/test": 0,
     }
     assert leak["groups_in_several_splits"] == 0
+    # a group whose articles went to two splits is counted
+    split_of_row[2] = 0
+    assert build_module._leakage(light, split_of_row, written)["groups_in_several_splits"] == 1
 
 
 KILLABLE_BUILD = """
