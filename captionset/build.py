@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .align import DEFAULT_ALIGN_OPTIONS, AlignOptions, align
+from .executors import default_workers
 from .ids import stable_hash
 from .model import RawRecord, Reject
 from .parse import DEFAULT_PARSE_OPTIONS, ParseOptions, parse_article, writable_text
@@ -428,10 +429,13 @@ def _swap_into_place(out: Path, output_dir: Path) -> None:
 
 @dataclass(slots=True)
 class _Part:
-    """One input of the final write: a file per table, and the article ids to leave out of it."""
+    """One input of the final write: a file per table, the article ids to leave out of it, and the rows
+    of the light table that hold its articles (parts are consecutive there, so a row's article is looked
+    up among its part's few hundred, not among all N: the lookups stay linear in N)."""
 
     files: dict[str, list[Path]]
     drop: frozenset[str] = frozenset()
+    span: tuple[int, int] | None = None
 
     def chunks(self, config: str, schema: pa.Schema, columns: list[str] | None = None) -> Iterator[pa.Table]:
         """The part's rows of one table, a row group at a time (memory stays bounded), minus dropped ids."""
@@ -461,48 +465,89 @@ def _split_codes(light: pa.Table) -> np.ndarray:
     return codes.to_numpy(zero_copy_only=False).astype(np.int8)
 
 
+@dataclass(frozen=True, slots=True)
+class WriteTask:
+    """One table (config) of the final write: the parts to stream, the row count of each split and the
+    files' metadata."""
+
+    config: str
+    out: str
+    parts: tuple[_Part, ...]
+    totals: tuple[int, ...]
+    metadata: dict[str, str]
+
+
+#: Tables in the order their writes are handed out: the biggest first, so that two workers finish together.
+WRITE_ORDER = ("captions", "blocks", "articles")
+
+
+def write_config(task: WriteTask, lookup: _Lookup) -> tuple[str, dict[str, SplitFiles], dict[str, Any]]:
+    """Stream every part's rows of one table into that table's split files (one share of the final
+    write); returns the table, its files, and what the statistics need from its rows."""
+    schema = TABLES[task.config]
+    writers = {
+        split: ShardedWriter(
+            Path(task.out) / task.config,
+            schema,
+            task.config,
+            split,
+            task.totals[i],
+            {**task.metadata, "captionset.config": task.config, "captionset.split": split},
+        )
+        for i, split in enumerate(SPLIT_NAMES)
+    }
+    stats = _StreamStats()
+    for part in task.parts:
+        for rows in part.chunks(task.config, schema):
+            _route(rows, task.config, schema, writers, lookup, stats, part.span)
+        # Arrow's allocator keeps freed pages: hand them back part by part, or RSS creeps up.
+        pa.default_memory_pool().release_unused()
+    return task.config, {split: writer.close() for split, writer in writers.items()}, stats.as_dict()
+
+
 def _write_tables(
-    out: Path, parts: Sequence[_Part], light: pa.Table, rule: SplitRule, quiet: bool
+    out: Path,
+    parts: Sequence[_Part],
+    light: pa.Table,
+    rule: SplitRule,
+    quiet: bool,
+    workers: int | None = 1,
 ) -> tuple[dict[str, dict[str, SplitFiles]], dict[str, Any]]:
-    """Stream every part into the final shards of every config and split; returns files and caption stats."""
-    lookup = _Lookup(
-        light["article_id"].combine_chunks(),
-        _split_codes(light),
-        light["group_id"].combine_chunks(),
-    )
+    """Stream every part into the final shards of every config and split, a table per task, on
+    ``workers`` threads (Parquet reading, encoding and compression release the GIL; each file gets the
+    same rows in the same order whichever thread writes it); returns the files and the statistics
+    gathered from the rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    codes = _split_codes(light)
+    lookup = _Lookup(light["article_id"].combine_chunks(), codes, light["group_id"].combine_chunks())
     # Row counts per split (file names say "-of-n"), from the keys: an article has one row, num_captions
     # caption rows and num_blocks block rows (the writers check that exactly these many arrive).
-    codes = lookup.split_codes
     totals = {
         "articles": np.bincount(codes, minlength=len(SPLIT_NAMES)),
         "captions": np.bincount(codes, weights=_numbers(light["num_captions"]), minlength=len(SPLIT_NAMES)),
         "blocks": np.bincount(codes, weights=_numbers(light["num_blocks"]), minlength=len(SPLIT_NAMES)),
     }
     metadata = file_metadata("", {"split_rule": rule.as_dict()})
+    tasks = [
+        WriteTask(config, str(out), tuple(parts), tuple(int(n) for n in totals[config]), metadata)
+        for config in WRITE_ORDER
+    ]
     written: dict[str, dict[str, SplitFiles]] = {}
-    stats = _StreamStats()
-    bar = _progress(len(parts) * len(TABLES), quiet, "part", "writing")
-    for config, schema in TABLES.items():
-        writers = {
-            split: ShardedWriter(
-                out / config,
-                schema,
-                config,
-                split,
-                int(totals[config][i]),
-                {**metadata, "captionset.config": config, "captionset.split": split},
-            )
-            for i, split in enumerate(SPLIT_NAMES)
-        }
-        for part in parts:
-            for table in part.chunks(config, schema):
-                _route(table, config, schema, writers, lookup, stats)
-            # Arrow's allocator keeps freed pages: hand them back part by part, or RSS creeps up.
-            pa.default_memory_pool().release_unused()
+    stream: dict[str, dict[str, Any]] = {}
+    bar = _progress(len(tasks), quiet, "table", "writing")
+    with ThreadPoolExecutor(max_workers=max(1, min(workers or default_workers(), len(tasks)))) as pool:
+        for config, files, stats in pool.map(lambda task: write_config(task, lookup), tasks):
+            written[config], stream[config] = files, stats
             bar.update(1)
-        written[config] = {split: writer.close() for split, writer in writers.items()}
     bar.close()
-    return written, stats.as_dict()
+    captions = stream["captions"]
+    return {config: written[config] for config in TABLES}, {
+        "lengths": captions["lengths"],
+        "words": captions["words"],
+        "media": captions["media"],
+        "article_ids": stream["articles"]["article_ids"],
+    }
 
 
 def _numbers(column: pa.ChunkedArray) -> np.ndarray:
@@ -517,12 +562,13 @@ class _Lookup:
     split_codes: np.ndarray
     group_ids: pa.Array
 
-    def rows(self, article_ids: pa.ChunkedArray) -> np.ndarray:
-        """Row of each article id in the light table."""
-        found = pc.index_in(article_ids, value_set=self.article_ids)
+    def rows(self, article_ids: pa.ChunkedArray, span: tuple[int, int] | None = None) -> np.ndarray:
+        """Row of each article id in the light table (found among the rows ``span``, if given)."""
+        start, stop = span if span is not None else (0, len(self.article_ids))
+        found = pc.index_in(article_ids, value_set=self.article_ids.slice(start, stop - start))
         if found.null_count:
             raise RuntimeError("a part holds rows of an article the keys do not list")
-        return found.to_numpy(zero_copy_only=False).astype(np.int64)
+        return found.to_numpy(zero_copy_only=False).astype(np.int64) + start
 
 
 @dataclass(slots=True)
@@ -566,9 +612,10 @@ def _route(
     writers: dict[str, ShardedWriter],
     lookup: _Lookup,
     stats: _StreamStats,
+    span: tuple[int, int] | None = None,
 ) -> None:
     """Give one chunk of rows its split (and group) and send the rows of each split to that split's writer."""
-    rows = lookup.rows(table["article_id"])
+    rows = lookup.rows(table["article_id"], span)
     codes = lookup.split_codes[rows]
     names = pa.array(SPLIT_NAMES, pa.string()).take(pa.array(codes))
     table = table.set_column(schema.get_field_index("split"), schema.field("split"), names)
@@ -714,6 +761,7 @@ def _finish(
     manifest: dict[str, Any],
     quiet: bool,
     started: float,
+    workers: int | None = 1,
 ) -> BuildResult:
     """Split, write every table, the rejects, the card and the manifest into ``out``, then swap it in.
 
@@ -724,7 +772,7 @@ def _finish(
 
     light = light.append_column("split", _assign(light, rule))
     written_started = time.perf_counter()
-    files, stream = _write_tables(out, parts, light, rule, quiet)
+    files, stream = _write_tables(out, parts, light, rule, quiet, workers)
     statistics = _statistics(light, stream)
     rejects = sorted(rejects, key=lambda r: (r["source"], r["reason"], r["detail"], r["article_id"] or ""))
     write_jsonl(out / "rejects.jsonl", rejects)
@@ -809,13 +857,11 @@ def _drop_duplicates(
     codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
     keep = np.zeros(len(codes), bool)
     keep[np.unique(codes, return_index=True)[1]] = True
-    parts, start = [], 0
+    parts, start, kept = [], 0, 0
     for task, count in zip(tasks, part_rows, strict=True):
         dropped = np.flatnonzero(~keep[start : start + count]) + start
-        drop = frozenset(pc.take(ids, dropped).to_pylist()) if dropped.size else frozenset()
-        for article, source in zip(
-            pc.take(ids, dropped).to_pylist(), pc.take(keys["source"], dropped).to_pylist(), strict=True
-        ):
+        dropped_ids = pc.take(ids, dropped).to_pylist()
+        for article, source in zip(dropped_ids, pc.take(keys["source"], dropped).to_pylist(), strict=True):
             rejects.append(
                 {
                     "source": source,
@@ -825,8 +871,11 @@ def _drop_duplicates(
                 }
             )
         index = task.spec.index
-        parts.append(_Part({c: [part_path(parts_dir, index, c)] for c in TABLES}, drop))
-        start += count
+        span = (kept, kept + count - int(dropped.size))
+        parts.append(
+            _Part({c: [part_path(parts_dir, index, c)] for c in TABLES}, frozenset(dropped_ids), span)
+        )
+        start, kept = start + count, span[1]
     return keep, parts
 
 
@@ -995,7 +1044,7 @@ def build(
             "engine": engine,
         },
     }
-    return _finish(out, output_dir, parts, light, rule, rejects, manifest, quiet, started)
+    return _finish(out, output_dir, parts, light, rule, rejects, manifest, quiet, started, workers)
 
 
 def resplit(
@@ -1038,7 +1087,11 @@ def resplit(
             ):
                 caption_keys.setdefault(article, []).append(text_key(caption or ""))
     columns = ["article_id", "group_id", "published", "num_captions", "num_blocks"]
-    articles = [t for part in parts for t in part.chunks("articles", ARTICLES, columns=columns)]
+    articles: list[pa.Table] = []
+    for part in parts:
+        start = sum(t.num_rows for t in articles)
+        articles.extend(part.chunks("articles", ARTICLES, columns=columns))
+        part.span = (start, sum(t.num_rows for t in articles))
     light = pa.concat_tables(articles) if articles else ARTICLES.empty_table().select(columns)
     ids = light["article_id"].to_pylist()
     light = light.append_column(

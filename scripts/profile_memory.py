@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--caption-row-group", type=int, default=write.ROW_GROUP_ROWS["captions"])
     args = parser.parse_args()
     write.ROW_GROUP_ROWS["captions"] = args.caption_row_group
-    for name in ("group_articles", "_write_tables", "_leakage"):
+    for name in ("_group", "_write_tables", "_leakage"):
         traced(name)
     close = write.ShardedWriter.close
 

@@ -194,6 +194,22 @@ def test_duplicate_ids_across_inputs_are_rejected(tmp_path):
     assert result.inputs == 5
 
 
+def test_duplicates_in_middle_shards_leave_the_other_rows_with_their_article(tmp_path):
+    # Small shards: the second input's first shards are all duplicates, its last ones are not, so every
+    # later part's rows must still find their own article (split, group) after the dropped ones.
+    one, two = tmp_path / "one", tmp_path / "two"
+    write_corpus(one, range(5))
+    write_corpus(two, range(9))
+    result = build([one, two], tmp_path / "ds", workers=1, articles_per_shard=2)
+    assert result.articles == 9 and result.rejects == {"duplicate_id": 5}
+    articles = pd.read_parquet(tmp_path / "ds" / "articles")
+    captions = pd.read_parquet(tmp_path / "ds" / "captions")
+    split_of = dict(zip(articles["article_id"], articles["split"], strict=True))
+    assert (captions["article_id"].map(split_of) == captions["split"]).all()
+    assert len(captions) == articles["num_captions"].sum() > 0
+    assert articles["group_id"].notna().all()
+
+
 def test_default_corpus_builds_with_machine_independent_sources(tmp_path):
     from captionset.corpus import default_corpus_dir
 
