@@ -202,8 +202,11 @@ def main() -> None:
                 )
                 result["per_core"] = n / result["seconds"] / spec["workers"]
                 row[run] = result
+                timings = result.get("timings", {})
                 print(
-                    f"  N={n} {run}: {result['seconds']:.1f} s, {result['peak_rss_mb']:.0f} MB",
+                    f"  N={n} {run}: {result['seconds']:.1f} s, {result['peak_rss_mb']:.0f} MB (shards "
+                    f"{timings.get('parse_seconds', 0):.1f} s, grouping {timings.get('group_seconds', 0):.1f} s,"
+                    f" writing {timings.get('write_seconds', 0):.1f} s)",
                     file=sys.stderr,
                 )
             rows.append(row)

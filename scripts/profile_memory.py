@@ -1,10 +1,12 @@
-"""Print the build's main-process RSS at each phase of the final step (grouping, each split file, leakage).
+"""Print the build's main-process RSS at each phase of the final step (grouping, each split file, leakage),
+with the peak sampled in between.
 
 Usage: python scripts/profile_memory.py INPUT [--workers 2] [--caption-row-group ROWS]
 
-Why: the workers' memory is flat, but the final step in the main process grows with the corpus (see the
-README's Benchmark section); this shows where. It wraps private functions of captionset.build, so it is a
-diagnostic, not an API.
+Why: the workers' memory is flat; this shows what the final step in the main process holds (the light
+table of ids and groups, the MinHash matrix while grouping, the split writers' buffers) and whether it grows
+with the corpus. The RSS and peak lines also give Arrow's own allocation: the gap is allocator slack and
+library buffers. It wraps private functions of captionset.build, so it is a diagnostic, not an API.
 """
 
 from __future__ import annotations
@@ -13,18 +15,34 @@ import argparse
 import importlib
 import shutil
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import psutil
+import pyarrow as pa
 
 from captionset import write
 
 build_module = importlib.import_module("captionset.build")
 PROCESS = psutil.Process()
+_peak = [0]
+
+
+def _sample() -> None:
+    while True:
+        _peak[0] = max(_peak[0], PROCESS.memory_info().rss)
+        time.sleep(0.02)
 
 
 def report(tag: str) -> None:
-    print(f"{tag:<32} {PROCESS.memory_info().rss >> 20:>6} MB", flush=True)
+    rss = PROCESS.memory_info().rss
+    print(
+        f"{tag:<32} {rss >> 20:>6} MB  (peak since the last line {max(_peak[0], rss) >> 20:>6} MB, "
+        f"Arrow {pa.total_allocated_bytes() >> 20:>4} MB)",
+        flush=True,
+    )
+    _peak[0] = rss
 
 
 def traced(name: str, owner=build_module):
@@ -56,6 +74,7 @@ def main() -> None:
         return files
 
     write.ShardedWriter.close = closing
+    threading.Thread(target=_sample, daemon=True).start()
     out = Path(tempfile.mkdtemp()) / "dataset"
     try:
         result = build_module.build(args.inputs, out, workers=args.workers, quiet=True)
