@@ -100,6 +100,9 @@ def test_video_cues():
     assert signals.has_video_cue("Footage shows the moment the wall collapsed")
     assert signals.has_video_cue("Watch: the rescue on the river")
     assert not signals.has_video_cue("A man carries a child from a damaged building")
+    # What a photo shows (a video link, a video call) and a caption calling itself a photo are photos.
+    assert not signals.has_video_cue("The minister chairs a meeting via a video link from her office")
+    assert not signals.has_video_cue("Filming was not allowed, so this photo of the stage will have to do")
 
 
 def test_closing_punctuation():

@@ -69,9 +69,13 @@ PICTURED_CUE = re.compile(
 )
 # Video captions and player titles speak of footage, clips and "the moment".
 VIDEO_CUE = re.compile(
-    r"\b(?:videos?|footage|clips?|watch|filmed|the moment|livestream|media playback|newscast)\b|\d{1,2}:\d{2}\s*$",
+    r"\b(?:videos?(?! (?:link|call|conference|chat|game|games|feed)s?\b)|footage|clips?|watch|filmed|the moment"
+    r"|livestream|media playback|newscast)\b|\d{1,2}:\d{2}\s*$",
     re.I,
 )
+# A caption that names its picture as a photo is a photo's, whatever else it says ("I could not film it, so this
+# photo will have to do").
+PHOTO_CUE = re.compile(r"\b(?:this|the above|a file|the file) (?:photo|photograph|picture|image|still)\b", re.I)
 # Closing punctuation of a sentence in running text (quotes and brackets may follow it).
 CLOSING_PUNCT = re.compile(r"[.!?…][\"'’”\)\]]*$")
 # A byline or date stamp line: "By Jane Doe 16/02/2016 11:12:00", "Published May 7, 2025".
@@ -267,8 +271,9 @@ def pictured_cues(text: str) -> tuple[str, ...]:
 
 
 def has_video_cue(text: str) -> bool:
-    """Does the text speak of a video (footage, clip, "the moment", a player's duration)?"""
-    return bool(VIDEO_CUE.search(text))
+    """Does the text speak of a video (footage, clip, "the moment", a player's duration) and not call itself a
+    photo? A video link or call is something a photo shows."""
+    return bool(VIDEO_CUE.search(text)) and not PHOTO_CUE.search(text)
 
 
 def is_boilerplate(text: str) -> bool:
