@@ -75,7 +75,9 @@ VIDEO_CUE = re.compile(
 )
 # A caption that names its picture as a photo is a photo's, whatever else it says ("I could not film it, so this
 # photo will have to do").
-PHOTO_CUE = re.compile(r"\b(?:this|the above|a file|the file) (?:photo|photograph|picture|image|still)\b", re.I)
+PHOTO_CUE = re.compile(
+    r"\b(?:this|the above|a file|the file) (?:photo|photograph|picture|image|still)\b", re.I
+)
 # Closing punctuation of a sentence in running text (quotes and brackets may follow it).
 CLOSING_PUNCT = re.compile(r"[.!?…][\"'’”\)\]]*$")
 # A byline or date stamp line: "By Jane Doe 16/02/2016 11:12:00", "Published May 7, 2025".
