@@ -424,7 +424,19 @@ PHOTO_PHRASE = re.compile(
     re.I,
 )
 # Substrings one of which a PHOTO_PHRASE match holds (cheap gate before the pattern).
-_PHOTO_GATES = ("photo", "pictur", "image", "handout", "screen", "still", "seen", "shown", "depicted", "file")
+_PHOTO_GATES = (
+    "in this",
+    "file",
+    "photo",
+    "pictur",
+    "image",
+    "screensh",
+    "is seen",
+    "are seen",
+    "is shown",
+    "are shown",
+    "depicted",
+)
 
 
 def _photo_phrase(head: str, low: str) -> bool:
