@@ -12,7 +12,9 @@ in which shards finish.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -392,6 +394,57 @@ def partial_dir(output_dir: str | os.PathLike[str]) -> Path:
     """The work folder of a build into ``output_dir``: ``DIR.partial`` beside it (found again by resume)."""
     output_dir = Path(output_dir)
     return output_dir.with_name(output_dir.name + PARTIAL_SUFFIX)
+
+
+class OutputBusy(FileExistsError):
+    """Another build or re-split is writing the same dataset folder (they would overwrite each other's work)."""
+
+
+def lock_path(output_dir: str | os.PathLike[str]) -> Path:
+    """The lock file of a dataset folder: ``.DIR.lock`` beside it (left in place; the lock is on the open file)."""
+    output_dir = Path(output_dir).absolute()
+    return output_dir.with_name(f".{output_dir.name}.lock")
+
+
+@contextmanager
+def output_lock(output_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the dataset folder for one build or re-split: a second one into the same folder fails at once with
+    OutputBusy. The lock is the operating system's (flock), so it dies with its process: a killed build never
+    leaves a stale lock behind. Where flock does not exist (Windows) nothing is locked."""
+    path = lock_path(output_dir)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield path
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputBusy(
+                f"another captionset build or split is writing {Path(output_dir).absolute()} (lock {path})"
+            ) from None
+        yield path
+    finally:
+        os.close(fd)  # closing the file releases the lock
+
+
+def _locks_output(parameter: str):
+    """Run the decorated function while holding the lock of the folder named by ``parameter``."""
+
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def locked(*args, **kwargs):
+            with output_lock(signature.bind(*args, **kwargs).arguments[parameter]):
+                return fn(*args, **kwargs)
+
+        return locked
+
+    return decorate
 
 
 def _is_dataset_dir(path: Path) -> bool:
@@ -908,6 +961,7 @@ def _default_inputs() -> list[Path]:
     return [default_corpus_dir()]
 
 
+@_locks_output("output_dir")
 def build(
     inputs: Iterable[str | os.PathLike[str]] | None,
     output_dir: str | os.PathLike[str],
@@ -1050,6 +1104,7 @@ def build(
     return _finish(out, output_dir, parts, light, rule, rejects, manifest, quiet, started, workers)
 
 
+@_locks_output("dataset_dir")
 def resplit(
     dataset_dir: str | os.PathLike[str],
     *,

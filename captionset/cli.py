@@ -222,7 +222,7 @@ def split_command(dataset, ratios, seed, split_by, quiet):
 
     try:
         result = resplit(dataset, ratios=ratios, seed=seed, split_by=split_by, quiet=quiet)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(result.summary())
 

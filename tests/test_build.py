@@ -11,9 +11,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from articles_factory import make_article, write_corpus
+from click.testing import CliRunner
 
 from captionset import parse_article
 from captionset.build import build, partial_dir
+from captionset.cli import cli
 from captionset.ids import article_id_for
 
 # The module, not the function `captionset.build` that the package exports under the same name.
@@ -408,3 +410,20 @@ def test_a_build_killed_with_sigkill_resumes_to_the_same_dataset(tmp_path):
     clean = build([corpus], tmp_path / "clean", workers=1, articles_per_shard=50)
     assert data_files(out) == data_files(clean.output_dir)
     assert resumed.articles == 200
+
+
+def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(corpus, tmp_path):
+    out = tmp_path / "dataset"
+    with build_module.output_lock(out) as lock:
+        assert lock == tmp_path / ".dataset.lock"
+        with pytest.raises(build_module.OutputBusy, match="another captionset build"):
+            build([corpus], out, workers=1)
+        with pytest.raises(build_module.OutputBusy):
+            build_module.resplit(out)
+        assert not out.exists() and not partial_dir(out).exists()
+        result = CliRunner().invoke(cli, ["build", str(corpus), "-o", str(out)], catch_exceptions=False)
+        assert result.exit_code == 1 and "another captionset build" in result.output
+    # Released with its holder (the lock is the open file's): the folder can be built and re-split now.
+    build([corpus], out, workers=1)
+    build_module.resplit(out, seed="other")
+    assert (out / "manifest.json").is_file()
