@@ -426,6 +426,10 @@ def output_lock(output_dir: str | os.PathLike[str]) -> Iterator[Path]:
             raise OutputBusy(
                 f"another captionset build or split is writing {Path(output_dir).absolute()} (lock {path})"
             ) from None
+        except OSError as error:  # a file system without locks (some network mounts): go on unlocked
+            logging.getLogger(__name__).warning(
+                "cannot lock %s (%s): not guarding against a second build", path, error
+            )
         yield path
     finally:
         os.close(fd)  # closing the file releases the lock
