@@ -181,7 +181,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
         elif label != "caption" and _ends_in_caption_credit(text, endings[i]):
             label, score = "caption", max(score, 0.6)
         if label == "caption":
-            label = "video_caption" if signals.has_video_cue(text) else "photo_caption"
+            label = _caption_label(text)
         elif label == "other" and seen_body and _is_bullet_list(text):
             # A bulleted list inside the story (steps, specs, key points) is story text, not a heading.
             label = "body"
@@ -205,32 +205,35 @@ RUN_JOIN_STORY_CLOSES = 0.8
 FURNITURE_LEAD = re.compile(r"^(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up)\b", re.I)
 
 
+def _caption_label(text: str) -> str:
+    """A caption's label: a video's when it speaks of one, else a photo's."""
+    return "video_caption" if signals.has_video_cue(text) else "photo_caption"
+
+
 def _join_caption_runs(texts: list[str], endings: list[str], labels: list[tuple[str, float]]) -> None:
     """Captions of one page share a style and come in runs: an unclosed sentence-like block right before or
     after two captions that end the same way it does is a caption too, on a page whose story paragraphs close
     (where an unclosed sentence stands out)."""
     count = len(texts)
     is_caption = [label.endswith("caption") for label, _ in labels]
+
+    def joins(i: int, first: int, second: int) -> bool:
+        """Are blocks first and second captions (never the title) ending the way block i does?"""
+        return (
+            first > 0
+            and second < count
+            and is_caption[first]
+            and is_caption[second]
+            and endings[first] == endings[second] == endings[i]
+        )
+
     candidates = [
         i
         for i in range(1, count)
         if not is_caption[i]
         and endings[i] == "open_long"
         and labels[i][0] in ("body", "other", "subheading")
-        and (
-            (
-                i >= 3
-                and is_caption[i - 1]
-                and is_caption[i - 2]
-                and endings[i - 1] == endings[i - 2] == endings[i]
-            )
-            or (
-                i + 2 < count
-                and is_caption[i + 1]
-                and is_caption[i + 2]
-                and endings[i + 1] == endings[i + 2] == endings[i]
-            )
-        )
+        and (joins(i, i - 2, i - 1) or joins(i, i + 1, i + 2))
     ]
     if not candidates:
         return
@@ -245,8 +248,7 @@ def _join_caption_runs(texts: list[str], endings: list[str], labels: list[tuple[
     for i in candidates:
         text = texts[i]
         if low <= len(text.split()) <= high and not FURNITURE_LEAD.match(text):
-            label = "video_caption" if signals.has_video_cue(text) else "photo_caption"
-            labels[i] = (label, labels[i][1])
+            labels[i] = (_caption_label(text), labels[i][1])
 
 
 def classify_blocks(blocks: list[Block], model: dict[str, Any] | None = None) -> None:
