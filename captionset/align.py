@@ -14,11 +14,13 @@ alone costs more than the whole budget); each distinct caption stem is looked up
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from .ids import stable_hash
 from .model import Article, Block, Caption, Related
@@ -49,9 +51,16 @@ class AlignOptions:
     gallery_blend: float = 0.3
     #: Evidence (in IDF units) that scores 0.5: a paragraph sharing one or two rare words.
     score_half: float = 4.0
+    #: "learned": candidates ranked by the weights of align_model.json (scripts/train_align.py) and
+    #: scored by their calibrated probability of being a paragraph the caption illustrates;
+    #: "rules": the hand-set log-linear score (evidence, proximity prior, section, gallery blend).
+    ranker: str = "learned"
 
 
 DEFAULT_ALIGN_OPTIONS = AlignOptions()
+
+#: Weights of the learned ranker (scripts/train_align.py writes them).
+MODEL_PATH = Path(__file__).with_name("align_model.json")
 
 # Weight of terms that only occur after the caption's first sentence (background, not the picture).
 BACKGROUND_WEIGHT = 0.5
@@ -395,36 +404,49 @@ def query_terms(text: str, label: str = "") -> tuple[dict[str, float], set[str]]
     return found.terms, found.entities
 
 
-def evidence(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> dict[int, float]:
-    """How strongly each body paragraph (by ordinal) matches the caption, in IDF units; no prior yet.
+#: What evidence_parts finds: the caption's weight, and per paragraph ordinal its BM25 match, its bonus
+#: (names, numbers, phrases), the weight of caption terms first met in it, and of terms only in it.
+Parts = tuple[float, dict[int, float], dict[int, float], dict[int, float], dict[int, float]]
 
-    BM25 over the caption's stems, plus its names and numbers and its two-word phrases found in the
-    paragraph. Paragraphs sharing less than ``min_match`` of the caption's weighted words are left out.
-    """
+
+def evidence_parts(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> Parts:
+    """The caption's weight (IDF units of all its terms), and per body paragraph (by ordinal) its BM25
+    match, its bonus for shared names, numbers and two-word phrases, the weight of the caption's terms
+    that the story first uses there (a story introduces a person or place once, in full, where it tells
+    about them) and of those no other paragraph uses. Paragraphs sharing less than ``min_match`` of the
+    caption's weighted words are left out."""
     if not body.indices:
-        return {}
+        return 0.0, {}, {}, {}, {}
     label, text = matching_text(block)
     found = query(text, label)
     lexical: dict[int, float] = {}
     bonus: dict[int, float] = {}
+    first: dict[int, float] = {}
+    unique: dict[int, float] = {}
     weights: dict[str, float] = {}
     total = 0.0
     entities = found.entities if options.entity_bonus else ()
     term_of = body.term
-    get, bonus_get = lexical.get, bonus.get
+    get, bonus_get, first_get = lexical.get, bonus.get, first.get
     for term, share in found.terms.items():
-        idf, parts, _, _ = term_of(term)
+        idf, parts, _, counts = term_of(term)
         idf *= share
         total += idf
         weights[term] = idf
+        if not parts:
+            continue
         for ordinal, part in parts:
             lexical[ordinal] = get(ordinal, 0.0) + idf * part
+        opening = parts[0][0]  # hits are in text order: the first part is the first paragraph
+        first[opening] = first_get(opening, 0.0) + idf
+        if len(counts) == 1:
+            unique[opening] = unique.get(opening, 0.0) + idf
         if term in entities:
             extra = options.entity_bonus * idf
             for ordinal, _ in parts:
                 bonus[ordinal] = bonus_get(ordinal, 0.0) + extra
     if total <= 0:
-        return {}
+        return 0.0, {}, {}, {}, {}
     if options.phrase_bonus:
         for pair in dict.fromkeys(found.phrases):
             weight = options.phrase_bonus * (weights[pair[0]] + weights[pair[1]]) / 2
@@ -432,7 +454,150 @@ def evidence(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OP
                 for ordinal in body.adjacent(*pair):
                     bonus[ordinal] = bonus.get(ordinal, 0.0) + weight
     least = options.min_match * total
-    return {o: value + bonus.get(o, 0.0) for o, value in lexical.items() if value >= least}
+    return total, {o: v for o, v in lexical.items() if v >= least}, bonus, first, unique
+
+
+def evidence(body: _Body, block: Block, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> dict[int, float]:
+    """How strongly each body paragraph (by ordinal) matches the caption, in IDF units; no prior yet.
+
+    BM25 over the caption's stems, plus its names and numbers and its two-word phrases found in the
+    paragraph. Paragraphs sharing less than ``min_match`` of the caption's weighted words are left out.
+    """
+    _, lexical, bonus, _, _ = evidence_parts(body, block, options)
+    return {o: value + bonus.get(o, 0.0) for o, value in lexical.items()}
+
+
+#: What the learned ranker knows of one (caption, paragraph) pair, in the order of the weights in
+#: ``align_model.json`` (scripts/train_align.py fits them).
+FEATURE_NAMES = (
+    "match",  # BM25 match over the caption's weight (share of the caption found in the paragraph)
+    "bonus",  # names, numbers and two-word phrases found, over the caption's weight
+    "evidence",  # match + bonus in IDF units, over score_half (a strong match is strong in any caption)
+    "relative",  # evidence over the best paragraph's evidence for this caption
+    "gallery",  # mean relative evidence of the other captions of its gallery for this paragraph
+    "before",  # log(1 + paragraphs between) for a paragraph before the caption, else 0
+    "after",  # the same for a paragraph after the caption
+    "is_after",  # the paragraph comes after the caption
+    "adjacent",  # the paragraph touches the caption (just before or just after)
+    "section",  # same section (no subheading between)
+    "lead",  # the article's first paragraph
+    "lead_caption",  # the first paragraph, for a caption above all paragraphs (the lead image)
+    "first",  # weight of the caption's terms the story first uses here, over the caption's weight
+    "unique",  # weight of the caption's terms no other paragraph uses, over the caption's weight
+)
+
+
+def pair_features(
+    body: _Body,
+    total: float,
+    lexical: dict[int, float],
+    bonus: dict[int, float],
+    first: dict[int, float],
+    unique: dict[int, float],
+    gallery: dict[int, float],
+    gap: int,
+    section: int,
+    options: AlignOptions = DEFAULT_ALIGN_OPTIONS,
+) -> dict[int, tuple[float, ...]]:
+    """Features (``FEATURE_NAMES``) of every candidate paragraph of one caption: those it matches, and
+    those its gallery matches (when it matches something itself)."""
+    if not lexical:
+        return {}
+    evidence = {o: value + bonus.get(o, 0.0) for o, value in lexical.items()}
+    top = max(evidence.values())
+    sections = body.sections
+    half = options.score_half
+    log1p = math.log1p
+    out: dict[int, tuple[float, ...]] = {}
+    for ordinal in evidence.keys() | gallery.keys():
+        value = evidence.get(ordinal, 0.0)
+        if ordinal < gap:
+            distance = gap - 1 - ordinal
+            before, after, is_after = log1p(distance), 0.0, 0.0
+        else:
+            distance = ordinal - gap
+            before, after, is_after = 0.0, log1p(distance), 1.0
+        out[ordinal] = (
+            lexical.get(ordinal, 0.0) / total,
+            bonus.get(ordinal, 0.0) / total if ordinal in lexical else 0.0,
+            value / half,
+            value / top,
+            gallery.get(ordinal, 0.0),
+            before,
+            after,
+            is_after,
+            1.0 if distance == 0 else 0.0,
+            1.0 if sections[ordinal] == section else 0.0,
+            1.0 if ordinal == 0 else 0.0,
+            1.0 if ordinal == 0 and gap == 0 else 0.0,
+            first.get(ordinal, 0.0) / total,
+            unique.get(ordinal, 0.0) / total,
+        )
+    return out
+
+
+def gallery_evidence(members: list[Parts]) -> list[dict[int, float]]:
+    """For each caption of a gallery, the mean over the OTHER captions with evidence of their relative
+    evidence per paragraph (captions of one gallery tend to illustrate one passage)."""
+    if len(members) < 2:
+        return [{} for _ in members]
+    relative: list[dict[int, float]] = []
+    for _, lexical, bonus, _, _ in members:
+        if not lexical:
+            relative.append({})
+            continue
+        evidence = {o: value + bonus.get(o, 0.0) for o, value in lexical.items()}
+        top = max(evidence.values())
+        relative.append({o: v / top for o, v in evidence.items()})
+    with_evidence = [r for r in relative if r]
+    if len(with_evidence) < 2:
+        return [{} for _ in members]
+    sums: dict[int, float] = {}
+    for r in with_evidence:
+        for o, v in r.items():
+            sums[o] = sums.get(o, 0.0) + v
+    others = len(with_evidence) - 1
+    out = []
+    for r in relative:
+        if not r:
+            out.append({})
+            continue
+        mean = {o: (v - r.get(o, 0.0)) / others for o, v in sums.items()}
+        out.append({o: v for o, v in mean.items() if v > 0})
+    return out
+
+
+def caption_features(
+    article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS, body: _Body | None = None
+) -> list[tuple[int, int, int, dict[int, tuple[float, ...]]]]:
+    """(block index, gap, section, candidate features) of every caption, in block order: what the
+    learned ranker scores (``gap`` is the ordinal of the first paragraph after the caption, ``section``
+    the number of subheadings before it; consecutive captions with no paragraph between are a gallery)."""
+    body = body or _Body.of(article.blocks)
+    gap = sections = 0
+    slots: list[tuple[int, int, int]] = []
+    galleries: list[list[Parts]] = []
+    in_gallery = False
+    for block in article.blocks:
+        if block.label == "body":
+            gap += 1
+            in_gallery = False
+        elif block.label == "subheading":
+            sections += 1
+        elif block.is_caption:
+            if not in_gallery:
+                galleries.append([])
+                in_gallery = True
+            galleries[-1].append(evidence_parts(body, block, options))
+            slots.append((block.index, gap, sections))
+    out = []
+    number = 0
+    for members in galleries:
+        for parts, shared in zip(members, gallery_evidence(members), strict=True):
+            index, gap, section = slots[number]
+            out.append((index, gap, section, pair_features(body, *parts, shared, gap, section, options)))
+            number += 1
+    return out
 
 
 def rank(
@@ -462,6 +627,97 @@ def rank(
             ranked.append((-score, distance, ordinal))
     ranked.sort()
     return [Related(body.indices[o], round(-s, 6), body.texts[o]) for s, _, o in ranked[: options.top_k]]
+
+
+@lru_cache(maxsize=1)
+def load_model() -> tuple[tuple[float, ...], float, float]:
+    """The learned ranker's weights (in FEATURE_NAMES order) and its Platt scale and offset."""
+    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    if tuple(model["features"]) != FEATURE_NAMES:
+        raise ValueError("align_model.json was trained on other features: run scripts/train_align.py")
+    return tuple(model["weights"]), model["scale"], model["offset"]
+
+
+def learned_scores(
+    body: _Body,
+    total: float,
+    lexical: dict[int, float],
+    bonus: dict[int, float],
+    first: dict[int, float],
+    unique: dict[int, float],
+    gallery: dict[int, float],
+    gap: int,
+    section: int,
+    options: AlignOptions = DEFAULT_ALIGN_OPTIONS,
+) -> dict[int, float]:
+    """The learned linear score of every candidate: the weights times ``pair_features``, computed in
+    one pass without building the feature vectors (alignment must stay cheap next to parsing)."""
+    if not lexical:
+        return {}
+    (w_match, w_bonus, w_evidence, w_relative, w_gallery, w_before, w_after, w_is_after, w_adjacent,
+     w_section, w_lead, w_lead_caption, w_first, w_unique) = load_model()[0]  # fmt: skip
+    evidence = {o: value + bonus.get(o, 0.0) for o, value in lexical.items()} if bonus else lexical
+    scale = w_evidence / options.score_half + w_relative / max(evidence.values())
+    sections = body.sections
+    log1p = math.log1p
+    out: dict[int, float] = {}
+    for ordinal, value in evidence.items():
+        if ordinal < gap:
+            distance = gap - 1 - ordinal
+            score = scale * value + w_before * log1p(distance)
+        else:
+            distance = ordinal - gap
+            score = scale * value + w_after * log1p(distance) + w_is_after
+        if distance == 0:
+            score += w_adjacent
+        if sections[ordinal] == section:
+            score += w_section
+        out[ordinal] = score
+    for ordinal, value in gallery.items():  # the gallery's candidates the caption does not match itself
+        if ordinal not in out:
+            if ordinal < gap:
+                distance = gap - 1 - ordinal
+                score = w_before * log1p(distance)
+            else:
+                distance = ordinal - gap
+                score = w_after * log1p(distance) + w_is_after
+            if distance == 0:
+                score += w_adjacent
+            if sections[ordinal] == section:
+                score += w_section
+            out[ordinal] = score
+        out[ordinal] += w_gallery * value
+    # The caption-relative features, only where they are not zero.
+    for weight, values, among in ((w_match, lexical, lexical), (w_bonus, bonus, lexical), (w_first, first, out),
+                                  (w_unique, unique, out)):  # fmt: skip
+        weight /= total
+        for ordinal, value in values.items():
+            if ordinal in among:
+                out[ordinal] += weight * value
+    if 0 in out:
+        out[0] += w_lead + (w_lead_caption if gap == 0 else 0.0)
+    return out
+
+
+def rank_learned(
+    body: _Body, scores: dict[int, float], gap: int, options: AlignOptions = DEFAULT_ALIGN_OPTIONS
+) -> list[Related]:
+    """The top-k candidates by learned score, each scored by its calibrated probability of being a
+    paragraph the caption illustrates; below ``min_score`` left out. Ties: nearer, then earlier."""
+    if not scores:
+        return []
+    _, scale, offset = load_model()
+    # min_score as a linear score: sigmoid(scale * s + offset) >= min_score (scale > 0).
+    least = (math.log(options.min_score / (1.0 - options.min_score)) - offset) / scale
+    ranked = [
+        (-value, gap - 1 - o if o < gap else o - gap, o) for o, value in scores.items() if value >= least
+    ]
+    ranked.sort()
+    exp = math.exp
+    return [
+        Related(body.indices[o], round(1.0 / (1.0 + exp(scale * s - offset)), 6), body.texts[o])
+        for s, _, o in ranked[: options.top_k]
+    ]
 
 
 def related_paragraphs(
@@ -569,8 +825,8 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     windows: dict[int, str] = {}  # captions in one gap between paragraphs share their window
     gap = 0  # ordinal of the next body paragraph
     sections = 0  # subheadings so far
-    # Per gallery: (caption number, gap, section, evidence); ranked once the gallery is complete.
-    galleries: list[list[tuple[int, int, int, dict[int, float]]]] = []
+    # Per gallery: (caption number, gap, section, evidence parts); ranked once the gallery is complete.
+    galleries: list[list[tuple[int, int, int, Parts]]] = []
     for position, block in enumerate(blocks):
         if block.label == "body":
             gap += 1
@@ -587,7 +843,7 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
             gallery += 1
             in_gallery = True
             galleries.append([])
-        galleries[-1].append((len(captions), gap, sections, evidence(body, block, options)))
+        galleries[-1].append((len(captions), gap, sections, evidence_parts(body, block, options)))
         captions.append(
             Caption(
                 caption_id=stable_hash(article.article_id, str(block.start), str(block.end), block.text),
@@ -612,10 +868,20 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
                 cues=block.cues,
             )
         )
+    learned = options.ranker == "learned"
+    if not learned and options.ranker != "rules":
+        raise ValueError(f"unknown ranker {options.ranker!r} (learned or rules)")
     for members in galleries:
-        smoothed = smooth_gallery([scores for *_, scores in members], options.gallery_blend)
-        for (number, caption_gap, section, _), scores in zip(members, smoothed, strict=True):
-            captions[number].related = rank(body, scores, caption_gap, section, options)
+        if learned:
+            shared = gallery_evidence([parts for *_, parts in members])
+            for (number, caption_gap, section, parts), near in zip(members, shared, strict=True):
+                scores = learned_scores(body, *parts, near, caption_gap, section, options)
+                captions[number].related = rank_learned(body, scores, caption_gap, options)
+            continue
+        scores = [{o: v + parts[2].get(o, 0.0) for o, v in parts[1].items()} for *_, parts in members]
+        smoothed = smooth_gallery(scores, options.gallery_blend)
+        for (number, caption_gap, section, _), values in zip(members, smoothed, strict=True):
+            captions[number].related = rank(body, values, caption_gap, section, options)
     return captions
 
 

@@ -244,7 +244,10 @@ def test_prior_prefers_the_paragraph_before_the_caption():
     # Same text just before and just after: captions mostly follow what they illustrate.
     assert [r.block_index for r in related] == [2, 4]
     assert related[0].score > related[1].score
-    even = align(article, AlignOptions(after_offset=0.0))[0].related
+    # The hand-set ranker: with no extra distance after the caption, both score the same.
+    rules = align(article, AlignOptions(ranker="rules"))[0].related
+    assert [r.block_index for r in rules] == [2, 4] and rules[0].score > rules[1].score
+    even = align(article, AlignOptions(ranker="rules", after_offset=0.0))[0].related
     assert even[0].score == even[1].score
 
 
@@ -282,11 +285,85 @@ def test_gallery_smoothing_blends_with_the_gallery_mean():
             ("photo_caption", "Crowds wait near the hospital"),
         ]
     )
-    alone = align(article, AlignOptions(gallery_blend=0.0))
-    blended = align(article)
+    alone = align(article, AlignOptions(ranker="rules", gallery_blend=0.0))
+    blended = align(article, AlignOptions(ranker="rules"))
     assert [c.gallery_id for c in blended] == [0, 0, 0]
     assert alone[0].related[0].block_index == blended[0].related[0].block_index == 1
     assert blended[2].related[0].score <= 1.0
+    learned = align(article)
+    assert learned[0].related[0].block_index == 1
+    assert all(0.0 <= r.score <= 1.0 for c in learned for r in c.related)
+
+
+GALLERY_STORY = [
+    ("title", "Harbour storm"),
+    ("photo_caption", "Waves break over the harbour wall at Dover"),
+    ("body", "A storm battered Dover harbour on Monday, waves breaking over the wall."),
+    ("body", "The ferry company cancelled crossings to Calais."),
+    ("subheading", "Clean-up"),
+    ("body", "Volunteers cleared the beach of seaweed on Tuesday."),
+    ("photo_caption", "Volunteers clear the beach"),
+    ("photo_caption", "A ferry waits in port at Calais"),
+    ("body", "The council thanked the volunteers and the ferry crews."),
+]
+
+
+def test_learned_scores_are_the_model_times_the_features():
+    from captionset.align import (
+        _Body,
+        caption_features,
+        evidence_parts,
+        gallery_evidence,
+        learned_scores,
+        load_model,
+    )
+
+    article = make_article(GALLERY_STORY)
+    weights = load_model()[0]
+    body = _Body.of(article.blocks)
+    captions = [b for b in article.blocks if b.is_caption]
+    features = caption_features(article)
+    assert [index for index, *_ in features] == [b.index for b in captions]
+    # The gallery of two captions: each sees the other's evidence, not its own.
+    parts = [evidence_parts(body, b) for b in captions[1:]]
+    shared = gallery_evidence(parts)
+    assert shared[0] and shared[1] and shared[0] != shared[1]
+    for (index, gap, section, candidates), block in zip(features, captions, strict=True):
+        assert candidates, index
+        number = captions.index(block)
+        near = shared[number - 1] if number else {}
+        fused = learned_scores(body, *evidence_parts(body, block), near, gap, section)
+        assert fused.keys() == candidates.keys()
+        for ordinal, values in candidates.items():
+            assert fused[ordinal] == pytest.approx(sum(w * v for w, v in zip(weights, values, strict=True)))
+
+
+def test_learned_ranker_scores_and_options():
+    article = make_article(GALLERY_STORY)
+    captions = align(article)
+    # The lead image's caption goes with the paragraph that tells of the waves at Dover.
+    assert captions[0].related[0].block_index == 2
+    assert captions[2].related[0].block_index == 3  # the ferry at Calais
+    for caption in captions:
+        scores = [r.score for r in caption.related]
+        assert scores == sorted(scores, reverse=True) and all(0.0 < s <= 1.0 for s in scores)
+    assert len(align(article, AlignOptions(top_k=1))[0].related) == 1
+    assert all(not c.related for c in align(article, AlignOptions(min_score=0.9999)))
+    assert align(article) == captions  # deterministic
+    with pytest.raises(ValueError, match="ranker"):
+        align(article, AlignOptions(ranker="magic"))
+
+
+def test_shipped_model_matches_the_features():
+    import json
+
+    from captionset.align import FEATURE_NAMES, MODEL_PATH, load_model
+
+    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert tuple(model["features"]) == FEATURE_NAMES
+    assert len(load_model()[0]) == len(FEATURE_NAMES)
+    assert model["scale"] > 0  # a higher linear score is a higher probability
+    assert "heldout" not in model["trained_on"]  # the held-out captions stay held out
 
 
 def test_window_budget_order_title_and_lead():
@@ -427,8 +504,24 @@ def test_gold_set_accuracy_floors(dev_dir):
     assert len([g for g in gold if g["best"]]) >= 60
     assert len({g["article"] for g in gold}) >= 5
     report = evaluation.evaluate(dev_dir, gold, with_parser=False)["gold"]
-    # Floors: measured (0.736 / 0.877 on gold labels, 111 captions) minus 0.05.
-    assert report["top1"] >= 0.68
-    assert report["top3"] >= 0.82
+    # Floors: measured (0.704 / 0.887 on gold labels, 142 captions, learned ranker) minus 0.05.
+    assert report["top1"] >= 0.65
+    assert report["top3"] >= 0.83
+    assert report["top1"] > report["proximity_top1"] + 0.2
+    assert report["top3"] > report["proximity_top3"] + 0.2
+
+
+@pytest.mark.shared
+def test_heldout_set_accuracy_floors(dev_dir):
+    evaluation = _eval_module()
+    heldout = evaluation.load_gold(evaluation.HELDOUT)
+    assert len([g for g in heldout if g["best"]]) >= 60
+    assert not {(g.get("corpus", "dev"), g["article"]) for g in heldout} & {
+        ("dev", g["article"]) for g in evaluation.load_gold()
+    }  # no article of the fitted set
+    report = evaluation.evaluate(dev_dir, heldout, with_parser=False)["gold"]
+    # Floors: measured (0.633 / 0.867 on gold labels, 98 captions) minus 0.05.
+    assert report["top1"] >= 0.58
+    assert report["top3"] >= 0.81
     assert report["top1"] > report["proximity_top1"] + 0.2
     assert report["top3"] > report["proximity_top3"] + 0.2
