@@ -435,16 +435,18 @@ def evidence_parts(body: _Body, block: Block, options: AlignOptions = DEFAULT_AL
         weights[term] = idf
         if not parts:
             continue
-        for ordinal, part in parts:
-            lexical[ordinal] = get(ordinal, 0.0) + idf * part
+        if term in entities:
+            extra = options.entity_bonus * idf
+            for ordinal, part in parts:
+                lexical[ordinal] = get(ordinal, 0.0) + idf * part
+                bonus[ordinal] = bonus_get(ordinal, 0.0) + extra
+        else:
+            for ordinal, part in parts:
+                lexical[ordinal] = get(ordinal, 0.0) + idf * part
         opening = parts[0][0]  # hits are in text order: the first part is the first paragraph
         first[opening] = first_get(opening, 0.0) + idf
         if len(counts) == 1:
             unique[opening] = unique.get(opening, 0.0) + idf
-        if term in entities:
-            extra = options.entity_bonus * idf
-            for ordinal, _ in parts:
-                bonus[ordinal] = bonus_get(ordinal, 0.0) + extra
     if total <= 0:
         return 0.0, {}, {}, {}, {}
     if options.phrase_bonus:
