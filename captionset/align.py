@@ -6,6 +6,9 @@ words discounted), its names and numbers (an entity overlap), its two-word phras
 "cluster bombs"), nearness (a mild proximity prior that prefers the text just before the caption and
 only reweights real matches), and the other captions of its gallery (one gallery tends to illustrate
 one passage). Captions whose words appear in no paragraph get no related paragraph, not a forced match.
+By default these signals (plus where the story first names the caption's terms, and the lead paragraph)
+are weighed by a small learned ranker, a conditional logit whose weights ship in ``align_model.json``
+(``scripts/train_align.py``); ``AlignOptions(ranker="rules")`` keeps the hand-set weighing.
 
 Speed matters (alignment may add at most a fraction of parse time): the body is never tokenised (that
 alone costs more than the whole budget); each distinct caption stem is looked up once per article with
