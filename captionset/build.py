@@ -823,12 +823,14 @@ def _finish(
     started: float,
     workers: int | None = 1,
 ) -> BuildResult:
-    """Split, write every table, the rejects, the card and the manifest into ``out``, then swap it in.
+    """Split, write every table, the rejects, the card, croissant.json and the manifest into ``out``, then swap
+    it in.
 
     ``light`` has a row per article: article_id, group_id, published, num_captions, num_blocks and
     caption_keys (tens of bytes per article; the rows themselves stream from the parts).
     """
     from .card import render_card
+    from .croissant import render_croissant
 
     light = light.append_column("split", _assign(light, rule))
     written_started = time.perf_counter()
@@ -868,6 +870,8 @@ def _finish(
         for config, per in files.items()
     }
     atomic_write_text(out / "README.md", render_card(manifest))
+    croissant = json.dumps(render_croissant(manifest), indent=1, ensure_ascii=False)
+    atomic_write_text(out / "croissant.json", croissant + "\n")
     manifest["timings"]["write_seconds"] = round(time.perf_counter() - written_started, 3)
     manifest["timings"]["total_seconds"] = round(time.perf_counter() - started, 3)
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=False) + "\n")

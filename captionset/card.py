@@ -271,6 +271,9 @@ captions = datasets.load_dataset("path/to/this/folder", "captions")   # train / 
 articles = pd.read_parquet("path/to/this/folder/articles")            # every split, one DataFrame
 ```
 
+Off the Hub, `croissant.json` (MLCommons Croissant 1.1) describes the same tables:
+`mlcroissant.Dataset("path/to/this/folder/croissant.json").records("captions")`.
+
 ## How it was built
 
 `captionset build` (parser and aligner of captionset {version}, code fingerprint
