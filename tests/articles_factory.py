@@ -83,3 +83,14 @@ def write_corpus(folder: Path, seeds: range | list[int], **kwargs) -> list[Path]
         path.write_text(make_article(seed, **kwargs), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def built_dataset(tmp_path_factory, name: str, count: int, *, seed: str, **kwargs) -> Path:
+    """A dataset built (one worker) from ``count`` generated articles, in a fresh temporary folder."""
+    from captionset.build import build
+
+    corpus = tmp_path_factory.mktemp(f"{name}-corpus")
+    write_corpus(corpus, range(count), **kwargs)
+    out = tmp_path_factory.mktemp(name) / "ds"
+    build([corpus], out, workers=1, seed=seed)
+    return out

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from articles_factory import write_corpus
+from articles_factory import built_dataset, write_corpus
 
 from captionset.build import build
 from captionset.card import config_version, front_matter, render_card, size_category
@@ -25,11 +25,7 @@ def read_front_matter(path: Path) -> tuple[dict, str]:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    corpus = tmp_path_factory.mktemp("corpus")
-    write_corpus(corpus, range(30), video=True)
-    out = tmp_path_factory.mktemp("card") / "ds"
-    build([corpus], out, workers=1, seed="card")
-    return out
+    return built_dataset(tmp_path_factory, "card", 30, seed="card", video=True)
 
 
 def test_configs_list_captions_first_as_default_with_globs_that_match(dataset):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from articles_factory import write_corpus
+from articles_factory import built_dataset
 
-from captionset.build import build, resplit
+from captionset.build import resplit
 from captionset.croissant import render_croissant
 from captionset.schema import TABLES
 
@@ -19,11 +19,7 @@ mlc = pytest.importorskip("mlcroissant")
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    corpus = tmp_path_factory.mktemp("corpus")
-    write_corpus(corpus, range(12), video=True)
-    out = tmp_path_factory.mktemp("croissant") / "ds"
-    build([corpus], out, workers=1, seed="croissant")
-    return out
+    return built_dataset(tmp_path_factory, "croissant", 12, seed="croissant", video=True)
 
 
 def test_every_table_has_a_file_set_and_a_record_set_with_every_column(dataset):

@@ -12,7 +12,7 @@ import datasets
 import pandas as pd
 import pytest
 import yaml
-from articles_factory import make_article, write_corpus
+from articles_factory import built_dataset, make_article, write_corpus
 
 from captionset.build import build
 from captionset.load import load, read_manifest
@@ -32,11 +32,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    corpus = tmp_path_factory.mktemp("corpus")
-    write_corpus(corpus, range(60), video=True)
-    out = tmp_path_factory.mktemp("load") / "ds"
-    build([corpus], out, workers=1, seed="load")
-    return out
+    return built_dataset(tmp_path_factory, "load", 60, seed="load", video=True)
 
 
 def test_loads_offline_in_a_fresh_process_with_all_splits(dataset, tmp_path):
