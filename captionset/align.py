@@ -10,9 +10,11 @@ By default these signals (plus where the story first names the caption's terms, 
 are weighed by a small learned ranker, a conditional logit whose weights ship in ``align_model.json``
 (``scripts/train_align.py``); ``AlignOptions(ranker="rules")`` keeps the hand-set weighing.
 
-Speed matters (alignment may add at most a fraction of parse time): the body is never tokenised (that
-alone costs more than the whole budget); each distinct caption stem is looked up once per article with
-``str.find`` in the lower-cased body, and the stemmer is memoised.
+Speed matters (alignment may add at most a fraction of parse time): the body is not tokenised (that
+alone costs about 50 look-ups); each distinct caption stem is looked up once per article with
+``str.find`` in the lower-cased body, unless a big gallery brings so many stems that one pass over the
+body's words is cheaper; the stemmer and the caption-word analysis are memoised, and the slow credit
+patterns only run on captions that can hold a credit.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import json
 import math
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate, compress
 from pathlib import Path
 
 from .ids import stable_hash
-from .model import Article, Block, Caption, Related
+from .model import CAPTION_LABELS, Article, Block, Caption, Related
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,8 @@ COPYRIGHT_TAIL = re.compile(r"\s*[-–—|]?\s*(?:(?i:copyright)|©).*$")
 CREDIT_TAIL = re.compile(
     r"(?P<stop>[.!?][\"'’”)]?)\s+[A-Z][\w.'’&/-]*(?:\s+(?:[A-Z][\w.'’&/-]*|of|for|the|via|and|/|-)){0,7}\s*$"
 )
+#: The lower-case words CREDIT_TAIL lets into a credit ("Jane Roe for Example News").
+CREDIT_TAIL_JOINERS = frozenset(("of", "for", "the", "via", "and", "/", "-"))
 # The end of a caption's first sentence (a full stop before a space and a capital or the end).
 SENTENCE_END = re.compile(r"[.!?][\"'’”)]?\s+(?=[A-Z])")
 # A word (letters and digits); in captions a number grouped by thousands ("150,000") is one word.
@@ -107,6 +113,10 @@ WORD = re.compile(r"[^\W_]+")
 CAPTION_WORD = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|[^\W_]+")
 # The rest of a word after a found search key.
 WORD_END = re.compile(r"[^\W_]*")
+# Words as separators of a split: the body's words in one pass, with their offsets from the pieces' lengths.
+WORD_SPLIT = re.compile(r"([^\W_]+)")
+#: Search keys at which finding terms in one pass over the body's words beats one ``str.find`` per key.
+WORD_PASS_KEYS = 100
 # Most characters between the two words of a phrase ("Hospital in Dover", "Friends Of The Earth").
 PHRASE_GAP = 24
 
@@ -240,52 +250,62 @@ _Term = tuple[float, list[tuple[int, float]], list[tuple[int, int]], dict[int, i
 class _Body:
     """The body paragraphs of one article, prepared once: lower-cased text, offsets, lengths.
 
-    Paragraphs are never tokenised: a caption's few stems are looked up with ``str.find`` in the
+    Paragraphs are not tokenised: a caption's few stems are looked up with ``str.find`` in the
     lower-cased body text, each hit's whole word is checked to have the same stem, and hits are
     mapped to paragraphs by offset. Lookups are cached for the other captions of the article.
     """
 
     indices: list[int]
     texts: list[str]
+    #: The lower-cased paragraphs joined by newlines, with a newline before the first and after the
+    #: last one (so that every hit has a character on either side).
     hay: str
     starts: list[int]
     #: Offset of the end of every paragraph in ``hay`` (its newline), to map hits to paragraphs.
     ends: list[int]
-    #: Whitespace tokens of every paragraph (the window's token budget), counted when a window asks.
-    lengths: list[int | None]
     #: BM25 length normalisation of every paragraph: k1 * (1 - b + b * length / average length),
     #: lengths in characters (proportional to words, and free).
     norms: list[float]
     #: Number of subheadings before every paragraph: paragraphs with the same number share a section.
     sections: list[int]
+    #: (block, ordinal of the next paragraph, subheadings before) of every caption, in block order.
+    captions: list[tuple[Block, int, int]]
+    #: Block index of every subheading, and the ordinal of the first paragraph after it.
+    headings: list[tuple[int, int]]
     #: term -> (IDF, [(paragraph ordinal, BM25 term-frequency part)], [(start, end) of every hit in
     #: text order], {paragraph ordinal: term frequency}).
     terms: dict[str, _Term] = field(default_factory=dict)
+    #: Whitespace tokens of every paragraph (the window's token budget), counted when a window asks.
+    lengths: list[int | None] = field(default_factory=list)
+    #: The paragraphs joined by blank lines, and where each one starts in it (windows are slices).
+    joined: str = ""
+    joined_starts: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, blocks: list[Block]) -> _Body:
-        body: list[Block] = []
+        indices: list[int] = []
+        texts: list[str] = []
         sections: list[int] = []
-        section = 0
+        captions: list[tuple[Block, int, int]] = []
+        headings: list[tuple[int, int]] = []
         for block in blocks:
-            if block.label == "body":
-                body.append(block)
-                sections.append(section)
-            elif block.label == "subheading":
-                section += 1
-        texts = [b.text for b in body]
-        starts: list[int] = []
-        pos = 0
-        for text in texts:
-            starts.append(pos)
-            pos += len(text) + 1
+            label = block.label
+            if label == "body":
+                indices.append(block.index)
+                texts.append(block.text)
+                sections.append(len(headings))
+            elif label == "subheading":
+                headings.append((block.index, len(texts)))
+            elif label in CAPTION_LABELS:
+                captions.append((block, len(texts), len(headings)))
         sizes = [len(text) for text in texts]
+        ends = list(accumulate([size + 1 for size in sizes], initial=0))
+        del ends[0]
+        starts = [end - size for end, size in zip(ends, sizes, strict=True)]
         avg = (sum(sizes) / len(sizes) if sizes else 1.0) or 1.0
         norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in sizes]
-        lengths: list[int | None] = [None] * len(texts)
-        hay = "\n".join(texts).lower()
-        ends = [start + size for start, size in zip(starts, sizes, strict=True)]
-        return cls([b.index for b in body], texts, hay, starts, ends, lengths, norms, sections)
+        hay = "\n".join(["", *texts, ""]).lower()
+        return cls(indices, texts, hay, starts, ends, norms, sections, captions, headings)
 
     def term(self, term: str) -> _Term:
         """IDF of a stem within the article, its BM25 term-frequency part in each paragraph with it,
@@ -293,27 +313,75 @@ class _Body:
         cached = self.terms.get(term)
         if cached is not None:
             return cached
+        return self._store(term, self._find(term, _search_keys(term)))
+
+    def look_up(self, terms: Iterable[str]) -> None:
+        """Find every term not known yet: each with ``str.find`` when they are few, else all in one
+        pass over the body's words (each find reads the whole body; the pass costs about
+        ``WORD_PASS_KEYS`` finds, and a gallery of 25 captions has 150 stems). Same hits either way."""
+        new = [term for term in dict.fromkeys(terms) if term not in self.terms]
+        if sum(len(_search_keys(term)) for term in new) < WORD_PASS_KEYS:
+            for term in new:
+                self._store(term, self._find(term, _search_keys(term)))
+            return
+        hits = self._word_hits(new)
+        for term in new:
+            self._store(term, hits[term])
+
+    def _find(self, term: str, keys: Iterable[str]) -> list[tuple[int, int]]:
+        """(start, end) of every word of the stem, in text order: each search key is looked up with
+        ``str.find`` and kept where a word starts and the whole word has the stem."""
         hay = self.hay
-        find, size_of_hay = hay.find, len(hay)
+        find = hay.find
         hits: list[tuple[int, int]] = []
-        keys = _search_keys(term)
         for key in keys:
             size = len(key)
             exact = key == term
             i = find(key)
             while i != -1:
-                if i == 0 or not hay[i - 1].isalnum():
-                    end = i + size
+                end = i + size
+                if not hay[i - 1].isalnum():
                     # Most hits are the stem itself as a whole word: no regex needed to see that.
-                    if end < size_of_hay and hay[end].isalnum():
+                    if hay[end].isalnum():
                         end = WORD_END.match(hay, end).end()
                         if stem(hay[i:end]) == term:
                             hits.append((i, end))
                     elif exact or stem(hay[i:end].replace(",", "")) == term:  # "150,000" is 150000
                         hits.append((i, end))
-                i = find(key, i + size)
-        if len(keys) > 1 and hits:
+                i = find(key, end)  # no word starts inside the word just seen
+        if hits and len(keys) > 1:
             hits.sort()
+        return hits
+
+    def _word_hits(self, terms: list[str]) -> dict[str, list[tuple[int, int]]]:
+        """What ``_find`` gives for every term, from one pass over the body's words: a word is a hit of
+        its stem when it starts with one of the stem's keys, and of itself when it is its own key.
+        Keys that are no plain word ("150,000") are still looked up with ``str.find``."""
+        pieces = WORD_SPLIT.split(self.hay)  # separator, word, separator, ..., separator
+        words = pieces[1::2]
+        starts = list(accumulate(map(len, pieces)))[:-1:2]  # a word starts where the piece before ends
+        wanted = set(terms)
+        targets: dict[str, tuple[str, ...]] = {}
+        for word in set(words):
+            base = stem(word)
+            found = (base,) if base in wanted and word.startswith(_search_keys(base)) else ()
+            if word != base and word in wanted and _search_keys(word)[0] == word:
+                found += (word,)
+            if found:
+                targets[word] = found
+        hits: dict[str, list[tuple[int, int]]] = {term: [] for term in terms}
+        for start, word in compress(zip(starts, words, strict=True), map(targets.__contains__, words)):
+            for term in targets[word]:
+                hits[term].append((start, start + len(word)))
+        for term in terms:
+            odd = [key for key in _search_keys(term) if not key.isalnum()]
+            if odd:
+                hits[term] += self._find(term, odd)
+                hits[term].sort()
+        return hits
+
+    def _store(self, term: str, hits: list[tuple[int, int]]) -> _Term:
+        """Remember a stem's hits with their paragraphs, IDF and BM25 parts."""
         # Hits are in text order: the paragraph of each is the first whose end is not before it.
         found: dict[int, int] = {}
         ends = self.ends
@@ -327,8 +395,15 @@ class _Body:
         idf = math.log(1.0 + (count - len(found) + 0.5) / (len(found) + 0.5))
         k1 = BM25_K1 + 1
         parts = [(o, tf * k1 / (tf + norms[o])) for o, tf in found.items()]
-        self.terms[term] = cached = (idf, parts, hits, found)
-        return cached
+        self.terms[term] = stored = (idf, parts, hits, found)
+        return stored
+
+    def prepare_windows(self) -> None:
+        """What context windows are cut from: the paragraphs joined by blank lines, where each starts
+        in it (the last entry is one blank line past the end), and room for their token counts."""
+        self.joined = "\n\n".join(self.texts)
+        self.joined_starts = list(accumulate([len(text) + 2 for text in self.texts], initial=0))
+        self.lengths = [None] * len(self.texts)
 
     def adjacent(self, first: str, second: str) -> list[int]:
         """Ordinals of the paragraphs where a word of ``first`` is followed by one of ``second``,
@@ -356,6 +431,19 @@ class _Query:
     phrases: list[tuple[str, str]]
 
 
+@lru_cache(maxsize=1 << 16)
+def _caption_token(token: str) -> tuple[str, bool, bool, bool] | None:
+    """A caption word's stem, whether it is a common word, and whether it opens with a digit or a
+    capital; None for stop words and single letters. Memoised: captions reuse the same words."""
+    word = token.lower()
+    if "," in word:
+        word = word.replace(",", "")
+    if len(word) < 2 or word in STOPWORDS:
+        return None
+    first = token[0]
+    return stem(word), word in COMMON_WORDS, first.isdigit(), first.isupper()
+
+
 def query(text: str, label: str = "") -> _Query:
     """The search terms of a caption text (without its credit) and of its label prefix.
 
@@ -372,18 +460,14 @@ def query(text: str, label: str = "") -> _Query:
         previous, previous_word = "", False  # the name word before, if the phrase can go on
         bridged = False  # a stop word since then ("Bank of England" is one name, "Crowds of 150" not)
         for position, token in enumerate(CAPTION_WORD.findall(piece)):
-            word = token.lower()
-            if "," in word:
-                word = word.replace(",", "")
-            if len(word) < 2 or word in STOPWORDS:
+            known = _caption_token(token)
+            if known is None:
                 bridged = True
                 continue
-            term = stem(word)
-            share = weight * COMMON_WEIGHT if word in COMMON_WORDS else weight
+            term, common, digit, upper = known
+            share = weight * COMMON_WEIGHT if common else weight
             if terms.get(term, 0.0) < share:
                 terms[term] = share
-            first = token[0]
-            digit, upper = first.isdigit(), first.isupper()
             # The caption's first word is capitalised by position, not because it is a name.
             if digit or (upper and (position or weight != 1.0)):
                 entities.add(term)
@@ -418,10 +502,14 @@ def evidence_parts(body: _Body, block: Block, options: AlignOptions = DEFAULT_AL
     that the story first uses there (a story introduces a person or place once, in full, where it tells
     about them) and of those no other paragraph uses. Paragraphs sharing less than ``min_match`` of the
     caption's weighted words are left out."""
+    label, text = matching_text(block)
+    return query_evidence(body, query(text, label), options)
+
+
+def query_evidence(body: _Body, found: _Query, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> Parts:
+    """``evidence_parts`` of a caption's query."""
     if not body.indices:
         return 0.0, {}, {}, {}, {}
-    label, text = matching_text(block)
-    found = query(text, label)
     lexical: dict[int, float] = {}
     bonus: dict[int, float] = {}
     first: dict[int, float] = {}
@@ -579,29 +667,11 @@ def caption_features(
     learned ranker scores (``gap`` is the ordinal of the first paragraph after the caption, ``section``
     the number of subheadings before it; consecutive captions with no paragraph between are a gallery)."""
     body = body or _Body.of(article.blocks)
-    gap = sections = 0
-    slots: list[tuple[int, int, int]] = []
-    galleries: list[list[Parts]] = []
-    in_gallery = False
-    for block in article.blocks:
-        if block.label == "body":
-            gap += 1
-            in_gallery = False
-        elif block.label == "subheading":
-            sections += 1
-        elif block.is_caption:
-            if not in_gallery:
-                galleries.append([])
-                in_gallery = True
-            galleries[-1].append(evidence_parts(body, block, options))
-            slots.append((block.index, gap, sections))
     out = []
-    number = 0
-    for members in galleries:
-        for parts, shared in zip(members, gallery_evidence(members), strict=True):
-            index, gap, section = slots[number]
-            out.append((index, gap, section, pair_features(body, *parts, shared, gap, section, options)))
-            number += 1
+    for members in _galleries(body):
+        parts = [evidence_parts(body, block, options) for block, _, _ in members]
+        for (block, gap, section), own, shared in zip(members, parts, gallery_evidence(parts), strict=True):
+            out.append((block.index, gap, section, pair_features(body, *own, shared, gap, section, options)))
     return out
 
 
@@ -760,11 +830,13 @@ def matching_text(block: Block) -> tuple[str, str]:
     text = text.strip()
     lowered = text.lower()
     if any(hint in lowered for hint in CREDIT_HINTS):
-        text = CREDIT_BRACKET.sub("", text)
+        if "(" in text or "[" in text:
+            text = CREDIT_BRACKET.sub("", text)
         text = CREDIT_MARKED.sub("", text)
     if "copyright" in lowered or "©" in text:
         text = COPYRIGHT_TAIL.sub("", text)
-    text = CREDIT_TAIL.sub(r"\g<stop>", text)
+    if _may_end_in_credit(text):
+        text = CREDIT_TAIL.sub(r"\g<stop>", text)
     label = ""
     if block.caption_label and text.startswith(block.caption_label):
         label, text = block.caption_label, text[len(block.caption_label) :].lstrip(" :")
@@ -775,127 +847,162 @@ def matching_text(block: Block) -> tuple[str, str]:
     return label, text
 
 
+def _may_end_in_credit(text: str) -> bool:
+    """Cheap necessary condition of CREDIT_TAIL (slow to run on every caption): its last word is a whole
+    whitespace token, capitalised or one of the joining words."""
+    last = text.rsplit(None, 1)
+    return bool(last) and ("A" <= last[-1][0] <= "Z" or last[-1] in CREDIT_TAIL_JOINERS)
+
+
 def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str:
     """Title, lead paragraph, then paragraphs alternating before/after the caption, in document order.
 
     The NYTimes800k recipe: whitespace tokens up to ``budget``; the paragraph that overflows is cut.
+    The paragraphs taken are the lead and one run around the caption, so the window is made of a few
+    slices of the joined body, not of one piece per paragraph.
     """
-    pieces: dict[int, str] = {}
+    pieces: list[str] = []
     left = budget
     if title and left > 0:
         words = title.split()
-        pieces[-1] = " ".join(words[:left]) if len(words) > left else title
+        pieces.append(" ".join(words[:left]) if len(words) > left else title)
         left -= min(len(words), left)
-    count = len(body.indices)
+    count = len(body.texts)
+    if left <= 0 or not count:
+        return "\n\n".join(pieces)
+    if not body.joined_starts:
+        body.prepare_windows()
+    lengths, texts = body.lengths, body.texts
+    cut, cut_text = -1, ""  # the paragraph that overflows the budget (the last one taken), cut to fit
+    size = lengths[0]
+    if size is None:
+        size = lengths[0] = len(texts[0].split())
+    if size > left:
+        cut, cut_text, left = 0, " ".join(texts[0].split()[:left]), 0
+    else:
+        left -= size
+    # The lead is taken first, then the run [low, high) around the caption grows a paragraph at a time.
     before, after = gap - 1, gap
-    ordinal = 0  # the lead paragraph comes first, then alternately before and after the caption
+    low = high = gap
     turn_before = True
-    while left > 0 and count:
-        if ordinal not in pieces:
-            size = body.lengths[ordinal]
-            if size is None:
-                size = body.lengths[ordinal] = len(body.texts[ordinal].split())
-            text = body.texts[ordinal]
-            if size > left:
-                text = " ".join(text.split()[:left])
-                size = left
-            pieces[ordinal] = text
-            left -= size
-        if before < 0 and after >= count:
-            break
+    while left > 0 and (before >= 0 or after < count):
         if (turn_before and before >= 0) or after >= count:
-            ordinal, before = before, before - 1
+            ordinal = low = before
+            before -= 1
         else:
-            ordinal, after = after, after + 1
+            ordinal = after
+            high = after = after + 1
         turn_before = not turn_before
-    return "\n\n".join(pieces[k] for k in sorted(pieces))
+        if ordinal == 0:
+            continue  # the lead is in already
+        size = lengths[ordinal]
+        if size is None:
+            size = lengths[ordinal] = len(texts[ordinal].split())
+        if size > left:
+            cut, cut_text, left = ordinal, " ".join(texts[ordinal].split()[:left]), 0
+        else:
+            left -= size
+    if low >= high:
+        runs = [(0, 1)]
+    elif low <= 1:
+        runs = [(0, high)]
+    else:
+        runs = [(0, 1), (low, high)]
+    joined, starts = body.joined, body.joined_starts
+    for first, last in runs:
+        if first <= cut < last:
+            if first < cut:
+                pieces.append(joined[starts[first] : starts[cut] - 2])
+            pieces.append(cut_text)
+            if cut + 1 < last:
+                pieces.append(joined[starts[cut + 1] : starts[last] - 2])
+        else:
+            pieces.append(joined[starts[first] : starts[last] - 2])
+    return "\n\n".join(pieces)
+
+
+def _galleries(body: _Body) -> list[list[tuple[Block, int, int]]]:
+    """The article's captions (block, gap, section) grouped into galleries: captions with no paragraph
+    between them (the same gap) are one gallery."""
+    galleries: list[list[tuple[Block, int, int]]] = []
+    gap = -1
+    for caption in body.captions:
+        if caption[1] != gap:
+            gap = caption[1]
+            galleries.append([])
+        galleries[-1].append(caption)
+    return galleries
 
 
 def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> list[Caption]:
     """Caption records for every caption block of the article, in block order. Pure."""
     blocks = article.blocks
-    if not any(b.is_caption for b in blocks):
-        return []
     body = _Body.of(blocks)
-    title = article.title
-    if title is None:
-        title = next((b.text for b in blocks if b.label == "title"), None)
-    last = max(len(blocks) - 1, 1)
-    k = options.neighbours
-    captions: list[Caption] = []
-    gallery = -1
-    in_gallery = False
-    section_index: int | None = None
-    section: str | None = None
-    windows: dict[int, str] = {}  # captions in one gap between paragraphs share their window
-    gap = 0  # ordinal of the next body paragraph
-    sections = 0  # subheadings so far
-    # Per gallery: (caption number, gap, section, evidence parts); ranked once the gallery is complete.
-    galleries: list[list[tuple[int, int, int, Parts]]] = []
-    for position, block in enumerate(blocks):
-        if block.label == "body":
-            gap += 1
-            in_gallery = False
-            continue
-        if block.label == "subheading":
-            sections += 1
-            section_index = block.index
-            section = _section_text(blocks, position)
-            continue
-        if not block.is_caption:
-            continue
-        if not in_gallery:
-            gallery += 1
-            in_gallery = True
-            galleries.append([])
-        galleries[-1].append((len(captions), gap, sections, evidence_parts(body, block, options)))
-        captions.append(
-            Caption(
-                caption_id=stable_hash(article.article_id, str(block.start), str(block.end), block.text),
-                article_id=article.article_id,
-                media_type=block.media_type or ("video" if block.label == "video_caption" else "photo"),
-                caption=block.text,
-                caption_label=block.caption_label,
-                credit=block.credit,
-                gallery_id=gallery,
-                block_index=block.index,
-                char_start=block.start,
-                char_end=block.end,
-                position=block.index / last,
-                section_index=section_index,
-                section=section,
-                context_before=body.indices[max(gap - k, 0) : gap] if k > 0 else [],
-                context_after=body.indices[gap : gap + k] if k > 0 else [],
-                context_window=windows.get(gap)
-                or windows.setdefault(gap, context_window(title, body, gap, options.window_tokens)),
-                related=[],
-                score=block.score,
-                cues=block.cues,
-            )
-        )
+    if not body.captions:
+        return []
     learned = options.ranker == "learned"
     if not learned and options.ranker != "rules":
         raise ValueError(f"unknown ranker {options.ranker!r} (learned or rules)")
-    for members in galleries:
+    title = article.title
+    if title is None:
+        title = next((b.text for b in blocks if b.label == "title"), None)
+    article_id = article.article_id
+    last = max(len(blocks) - 1, 1)
+    k = options.neighbours
+    indices = body.indices
+    headings = body.headings
+    section_texts: dict[int, str | None] = {}  # by number of subheadings before
+    captions: list[Caption] = []
+    queries = [query(text, label) for label, text in map(matching_text, (c[0] for c in body.captions))]
+    if indices:
+        body.look_up(term for found in queries for term in found.terms)
+    number = 0
+    for gallery_id, members in enumerate(_galleries(body)):
+        gap = members[0][1]
+        window = context_window(title, body, gap, options.window_tokens)
+        before = indices[max(gap - k, 0) : gap] if k > 0 else []
+        after = indices[gap : gap + k] if k > 0 else []
+        parts = [query_evidence(body, found, options) for found in queries[number : number + len(members)]]
+        number += len(members)
         if learned:
-            shared = gallery_evidence([parts for *_, parts in members])
-            for (number, caption_gap, section, parts), near in zip(members, shared, strict=True):
-                scores = learned_scores(body, *parts, near, caption_gap, section, options)
-                captions[number].related = rank_learned(body, scores, caption_gap, options)
-            continue
-        scores = [{o: v + parts[2].get(o, 0.0) for o, v in parts[1].items()} for *_, parts in members]
-        smoothed = smooth_gallery(scores, options.gallery_blend)
-        for (number, caption_gap, section, _), values in zip(members, smoothed, strict=True):
-            captions[number].related = rank(body, values, caption_gap, section, options)
+            shared = gallery_evidence(parts)
+            related = [
+                rank_learned(body, learned_scores(body, *own, near, gap, section, options), gap, options)
+                for (_, _, section), own, near in zip(members, parts, shared, strict=True)
+            ]
+        else:
+            scores = [{o: v + own[2].get(o, 0.0) for o, v in own[1].items()} for own in parts]
+            smoothed = smooth_gallery(scores, options.gallery_blend)
+            related = [
+                rank(body, values, gap, section, options)
+                for (_, _, section), values in zip(members, smoothed, strict=True)
+            ]
+        for (block, _, section), found in zip(members, related, strict=True):
+            if section and section not in section_texts:
+                first = headings[section - 1][1]
+                end = headings[section][1] if section < len(headings) else len(indices)
+                section_texts[section] = "\n\n".join(body.texts[first:end]) or None
+            captions.append(
+                Caption(
+                    caption_id=stable_hash(article_id, str(block.start), str(block.end), block.text),
+                    article_id=article_id,
+                    media_type=block.media_type or ("video" if block.label == "video_caption" else "photo"),
+                    caption=block.text,
+                    caption_label=block.caption_label,
+                    credit=block.credit,
+                    gallery_id=gallery_id,
+                    block_index=block.index,
+                    char_start=block.start,
+                    char_end=block.end,
+                    position=block.index / last,
+                    section_index=headings[section - 1][0] if section else None,
+                    section=section_texts[section] if section else None,
+                    context_before=before.copy(),
+                    context_after=after.copy(),
+                    context_window=window,
+                    related=found,
+                    score=block.score,
+                    cues=block.cues,
+                )
+            )
     return captions
-
-
-def _section_text(blocks: list[Block], heading: int) -> str | None:
-    """Body paragraphs from the subheading at list position ``heading`` to the next one, joined."""
-    texts: list[str] = []
-    for block in blocks[heading + 1 :]:
-        if block.label == "subheading":
-            break
-        if block.label == "body":
-            texts.append(block.text)
-    return "\n\n".join(texts) or None
