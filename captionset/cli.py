@@ -12,6 +12,7 @@ from . import __version__
 from .executors import EngineUnavailable, TaskFailed
 from .parse import parse_article
 from .sources import FORMATS, find_files
+from .sources.common import special_file_kind
 from .text import DecodeError
 from .views import block_rows
 
@@ -48,6 +49,11 @@ def parse(paths, output_format):
     failed = 0
     for path in find_files(paths):
         source = str(path)
+        special = special_file_kind(path)
+        if special:  # reading a pipe or a device would wait, or run, for ever
+            failed += 1
+            click.echo(f"captionset: skipped {source}: is {special}", err=True)
+            continue
         try:
             article = parse_article(path.read_bytes(), source=source)
         except (OSError, DecodeError) as error:

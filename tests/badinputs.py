@@ -119,6 +119,12 @@ def write_bad_corpus(root: Path, *, huge_bytes: int = 50 * 1024 * 1024) -> BadCo
     (folder / "x.txt").mkdir()
     expect[str(folder / "x.txt")] = "not_a_file"
     case("x.txt/inside.txt", make_article(17), ARTICLE)
+    # A named pipe and a device named like articles: opening the one waits for ever, the other never ends.
+    if hasattr(os, "mkfifo") and os.path.exists("/dev/zero"):
+        os.mkfifo(folder / "pipe.txt")
+        expect[str(folder / "pipe.txt")] = "not_a_file"
+        (folder / "endless.jsonl").symlink_to("/dev/zero")
+        expect[str(folder / "endless.jsonl")] = "not_a_file"
     # JSONL with broken lines and wrong field types, in the folder and as a gzip file given directly.
     jsonl = folder / "records.jsonl"
     rows: list[tuple[str, str]] = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -118,6 +119,14 @@ def test_binary_file_is_skipped_with_a_message_and_a_failing_status(tmp_path, ar
     assert result.exit_code == 1
     assert str(article_path) in result.stdout  # the good file is still parsed
     assert "skipped" in result.stderr and str(binary) in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_named_pipe_is_skipped_not_waited_on(tmp_path, article_path):
+    os.mkfifo(tmp_path / "pipe.txt")
+    result = CliRunner().invoke(cli, ["parse", "--format", "jsonl", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "is a named pipe" in result.stderr and "pipe.txt" in result.stderr
 
 
 def test_python_dash_m_captionset_parse(article_path):

@@ -25,7 +25,7 @@ from pathlib import Path
 from ..model import RawRecord, Reject
 from . import csvfile, hf, jsonl, parquet, story, textfile
 from .base import DEFAULT_SOURCE_OPTIONS, FORMATS, InputSlice, ShardSpec, SourceOptions
-from .common import Scan
+from .common import Scan, special_file_kind
 from .compression import strip_compression_suffix
 from .files import (
     RECORD_FORMATS,
@@ -80,7 +80,8 @@ def _file_format(path: Path, options: SourceOptions) -> str:
     """The reader for one file, from the asked format, else its name, else its first bytes."""
     if options.format not in ("auto", "cnndm"):
         return options.format
-    found = format_of_name(path.name) or sniff_format(path)
+    # A pipe or device is never opened to sniff it: read_slice rejects it.
+    found = format_of_name(path.name) or ("text" if special_file_kind(path) else sniff_format(path))
     if options.format == "cnndm" and found not in RECORD_FORMATS:
         return "jsonl"
     return found
@@ -129,7 +130,7 @@ class _Packer:
 def _add_file(packer: _Packer, path: Path, root: Path, fmt: str, options: SourceOptions) -> None:
     piece = InputSlice(path=str(path), format=fmt, root=str(root))
     scanner = _SCANNERS.get(fmt)
-    if scanner is None:
+    if scanner is None or special_file_kind(path):
         packer.add(piece)
         return
     scan = scanner(str(path), options, packer.size - packer.fill, packer.size)
@@ -196,6 +197,10 @@ def read_slice(
     reader = _READERS.get(piece.format)
     if reader is None:
         yield Reject(piece.path, "unsupported", f"no reader for format {piece.format!r}")
+        return
+    special = special_file_kind(piece.path)
+    if special:
+        yield Reject(piece.path, "not_a_file", f"is {special}")
         return
     name = relative_name(piece.path, piece.root)
     try:

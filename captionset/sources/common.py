@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +31,26 @@ class Scan:
     count: int
     kind: str = "fields"
     offsets: dict[int, int] = field(default_factory=dict)
+
+
+#: File types that are neither files nor folders: opening a FIFO waits for a writer for ever, and a device
+#: such as /dev/zero never ends, so they are rejected before anything opens them.
+_SPECIAL_KINDS: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def special_file_kind(path: str | Path) -> str | None:
+    """What a path is when it is a pipe, socket or device (after symlinks), else None (files, folders,
+    missing or unreadable paths are left to the readers, whose errors say what went wrong)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), None)
 
 
 def reject_for_error(source: str, path: str | Path, error: BaseException) -> Reject:
