@@ -11,8 +11,9 @@ import click
 from . import __version__
 from .executors import EngineUnavailable, TaskFailed
 from .parse import parse_article
-from .sources import FORMATS, find_files
-from .sources.common import special_file_kind
+from .sources import DEFAULT_SOURCE_OPTIONS, FORMATS, find_files
+from .sources.common import TooLarge, read_whole, special_file_kind
+from .sources.compression import DECOMPRESSION_ERRORS
 from .text import DecodeError
 from .views import block_rows
 
@@ -55,8 +56,10 @@ def parse(paths, output_format):
             click.echo(f"captionset: skipped {source}: is {special}", err=True)
             continue
         try:
-            article = parse_article(path.read_bytes(), source=source)
-        except (OSError, DecodeError) as error:
+            # Read like a build reads a one-article file: decompressed, and refused past the size limit.
+            data = read_whole(path, DEFAULT_SOURCE_OPTIONS.max_record_bytes)
+            article = parse_article(data, source=source)
+        except (OSError, DecodeError, TooLarge, *DECOMPRESSION_ERRORS) as error:
             failed += 1
             click.echo(f"captionset: skipped {source}: {error}", err=True)
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -119,6 +120,20 @@ def test_binary_file_is_skipped_with_a_message_and_a_failing_status(tmp_path, ar
     assert result.exit_code == 1
     assert str(article_path) in result.stdout  # the good file is still parsed
     assert "skipped" in result.stderr and str(binary) in result.stderr
+
+
+def test_compressed_files_are_read_and_a_cut_one_is_skipped(tmp_path, article_path):
+    packed = gzip.compress(article_path.read_bytes(), mtime=0)
+    (tmp_path / "whole.txt.gz").write_bytes(packed)
+    (tmp_path / "cut.txt.gz").write_bytes(packed[: len(packed) // 2])
+    plain = CliRunner().invoke(cli, ["parse", "--format", "jsonl", str(article_path)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["parse", "--format", "jsonl", str(tmp_path / "whole.txt.gz"), str(tmp_path / "cut.txt.gz")]
+    )
+    assert result.exit_code == 1
+    assert "skipped" in result.stderr and "cut.txt.gz" in result.stderr
+    labels = [json.loads(line)["label"] for line in result.stdout.splitlines()]
+    assert labels == [json.loads(line)["label"] for line in plain.stdout.splitlines()]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
