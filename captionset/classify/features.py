@@ -9,9 +9,12 @@ style, for example all ending in "(Picture: X)").
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from collections import Counter
 from itertools import chain
+from types import ModuleType
 
 import numpy as np
 
@@ -129,6 +132,8 @@ _OPEN_QUOTES = frozenset("\"'‘“«")
 _CLOSE_QUOTES = frozenset("\"'’”»")
 _BULLETS = frozenset("•-*·▪●–—")
 _SENTENCE_END = frozenset(".!?…")
+# Closing quotes and brackets that may follow a sentence's last punctuation.
+_CLOSERS = "\"'’”)]»"
 
 # Word sets (lower-case tokens): set lookups are much faster than word-alternation patterns.
 REPORTING_WORDS = frozenset(
@@ -359,6 +364,10 @@ ARTICLES = frozenset(("a", "an", "the"))
 NEAR_COPY_MAX_WORDS = 60
 #: How many leading characters of a block the lexical features read.
 HEAD = 320
+#: How many leading words of a block the title-case and capitals shares count.
+HEAD_WORDS = 60
+#: How many closing characters of a block are searched for a credit word (gating the credit patterns).
+TAIL_TOKENS = 60
 
 
 #: Raw per-block values computed in Python; ``BLOCK_FEATURES`` are derived from them with numpy.
@@ -439,6 +448,20 @@ _PHOTO_GATES = (
 )
 
 
+# Substrings of a lower-cased head that mark a web address (as does "@").
+_URL_NEEDLES = ("http", "www.", ".com")
+
+
+def _credit_ending(text: str, credit: tuple[str, str, int]) -> str:
+    """Ending style of a block that closes with a credit: its kind, and for bracket and word credits the word
+    before the credit ("bracket:(picture:"), which differs from site to site."""
+    kind = credit[0]
+    if kind in ("bracket", "word") and credit[2]:
+        lead = text[max(0, credit[2] - 12) : credit[2]].split()
+        return kind + ":" + (lead[-1].lower() if lead else "")
+    return kind
+
+
 def _photo_phrase(head: str, low: str) -> bool:
     """Does the head of a block speak of a photo or describe what it shows in the passive?"""
     return any(gate in low for gate in _PHOTO_GATES) and PHOTO_PHRASE.search(head) is not None
@@ -454,7 +477,7 @@ def block_raw(text: str) -> tuple[tuple, str]:
     n = len(words) or 1
     # Lexical cues are read from the head of the block: enough to tell prose from captions, and fast.
     head = text[:HEAD]
-    head_words = words[:60]
+    head_words = words[:HEAD_WORDS]
     hn = len(head_words) or 1
     low = head.lower()
     tokens = signals.WORD.findall(low)
@@ -462,21 +485,18 @@ def block_raw(text: str) -> tuple[tuple, str]:
     last = text[-1]
     first = text[0]
     tail = text[-signals.TAIL :]
-    stripped_end = text.rstrip("\"'’”)]»")
+    stripped_end = text.rstrip(_CLOSERS)
     closes = bool(stripped_end) and stripped_end[-1] in _SENTENCE_END
     credit = None
     if (
         last in ")]"
         or "/" in tail
-        or not CREDIT_TRIGGERS.isdisjoint(signals.WORD.findall(tail[-60:].lower()))
+        or not CREDIT_TRIGGERS.isdisjoint(signals.WORD.findall(text[-TAIL_TOKENS:].lower()))
     ):
         credit = signals.credit_match(text)
     if credit:
         kind = credit[0]
-        ending = kind
-        if kind in ("bracket", "word") and credit[2]:
-            lead = text[max(0, credit[2] - 12) : credit[2]].split()
-            ending = kind + ":" + (lead[-1].lower() if lead else "")
+        ending = _credit_ending(text, credit)
     else:
         kind = None
         ending = "closed" if closes else "open_long" if n >= 9 else "open"
@@ -519,7 +539,7 @@ def block_raw(text: str) -> tuple[tuple, str]:
         signals.DIGIT.search(head) is not None,
         not DATE_WORDS.isdisjoint(token_set),
         short and signals.DATE_STAMP.search(text) is not None,
-        "http" in low or "www." in low or ".com" in low or "@" in head,
+        "@" in head or any(needle in low for needle in _URL_NEEDLES),
         furniture,
         len(text) <= 40 and signals.is_boilerplate(text),
         short and signals.is_byline(text),
@@ -710,12 +730,28 @@ def article_features(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     return assemble_features(*raw_values(texts))
 
 
+def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Raw values (blocks x ``RAW_FIELDS``) and ending styles of an article's blocks: the compiled path
+    when the C extension is loaded, else ``raw_values_python`` (the same values)."""
+    if _speedups is not None:
+        return raw_values_compiled(texts)
+    return raw_values_python(texts)
+
+
+def assemble_features(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Feature matrix from the raw values: the compiled path when the C extension is loaded, else
+    ``assemble_features_python`` (the same values)."""
+    if _speedups is not None:
+        return assemble_features_compiled(raw_matrix, endings)
+    return assemble_features_python(raw_matrix, endings)
+
+
 def article_features_reference(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     """``article_features`` from the block-by-block raw values (the definition; slow)."""
     return assemble_features(*raw_values_reference(texts))
 
 
-def assemble_features(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.ndarray, list[str]]:
+def assemble_features_python(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.ndarray, list[str]]:
     """Feature matrix from the raw values: block features, neighbours, place and article context."""
     base = derive_block_features(raw_matrix)
     count = base.shape[0]
@@ -866,10 +902,11 @@ def _found(needles: tuple[str, ...], joined: str, count: int, lengths: np.ndarra
     return flags
 
 
-def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+def raw_values_python(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     """Raw values (blocks x ``RAW_FIELDS``) and ending styles of an article's blocks, as
     ``raw_values_reference`` computes them, but column by column: each pattern runs once over the
-    blocks joined by SEP and its matches are assigned to blocks by offset."""
+    blocks joined by SEP and its matches are assigned to blocks by offset (the path without the C
+    extension)."""
     count = len(texts)
     joined = SEP.join(texts)
     if count == 0 or joined.count(SEP) != count - 1:
@@ -919,10 +956,10 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     ing = (low[:-3] == _I) & (low[1:-2] == _N) & (low[2:-1] == _G) & word_end[3:]
     ing_count = np.bincount(low_block[:-3][ing], minlength=count)
     # Blocks ending alike: closing punctuation and credits.
-    stripped_last = [t.rstrip("\"'’”)]»")[-1:] for t in texts]
+    stripped_last = [t.rstrip(_CLOSERS)[-1:] for t in texts]
     closes = [c in _SENTENCE_END for c in stripped_last]
     lasts = [t[-1] for t in texts]
-    tail_joined = SEP.join([t[-60:] for t in texts]).lower()
+    tail_joined = SEP.join([t[-TAIL_TOKENS:] for t in texts]).lower()
     triggered = np.zeros(count, dtype=bool)
     tail_block = 0
     for w in [w for w in _tokens(tail_joined) if w in _TRIGGERS_AND_SEP]:
@@ -946,17 +983,12 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
         text = texts[i]
         credit = signals.credit_match(text)
         if credit:
-            kind = credit[0]
-            ending = kind
-            if kind in ("bracket", "word") and credit[2]:
-                lead = text[max(0, credit[2] - 12) : credit[2]].split()
-                ending = kind + ":" + (lead[-1].lower() if lead else "")
-            endings[i] = ending
-            credit_kind[i] = _CREDIT_CODE[kind]
+            endings[i] = _credit_ending(text, credit)
+            credit_kind[i] = _CREDIT_CODE[credit[0]]
             credit_only[i] = n_list[i] <= 8 and signals.is_credit_only(text)
     firsts = [t[0] for t in texts]
-    head_words = [w[:60] for w in words]
-    head_counts = np.minimum(n_words, 60)
+    head_words = [w[:HEAD_WORDS] for w in words]
+    head_counts = np.minimum(n_words, HEAD_WORDS)
     hn = np.maximum(head_counts, 1)
     flat = list(chain.from_iterable(head_words))
     word_ends = np.cumsum(head_counts)
@@ -1018,7 +1050,7 @@ def raw_values(texts: list[str]) -> tuple[np.ndarray, list[str]]:
         s and ("/" in t or "-" in t) and signals.DATE_STAMP.search(t) is not None
         for s, t in zip(short.tolist(), texts, strict=True)
     ]
-    raw[:, col["url"]] = at_sign | _found(("http", "www.", ".com"), low_joined, count, low_lengths)
+    raw[:, col["url"]] = at_sign | _found(_URL_NEEDLES, low_joined, count, low_lengths)
     raw[:, col["furniture"]] = (furniture_tok > 0) | (
         (n <= 40)
         & (
@@ -1090,3 +1122,174 @@ def _near_copies_fast(texts: list[str], n_words: np.ndarray, raw: np.ndarray) ->
         if hits:
             raw[i, col] = hits / 3.0
             raw[i, copied] = float(hits == 3)
+
+
+# --- the compiled path: captionset/classify/_speedups.c ------------------------------------------------
+#: Raw fields that need the signal patterns: computed here, on the blocks the extension names for each
+#: (cheap necessary conditions of a match, as raw_values_python gates them).
+_PATTERN_FIELDS = (
+    "label_prefix",
+    "credit_kind",
+    "credit_only",
+    "tail_phrase",
+    "date_stamp",
+    "boilerplate",
+    "byline",
+    "photo_phrase",
+)
+# Patterns whose meaning the extension builds in (as loops, or as the necessary conditions that gate
+# them): it is used only while they read so.
+_BUILT_IN_PATTERNS = {
+    "SENTENCE_BREAK": r"[.!?][\"'’”)]?\s+[A-Z\"'‘“]",
+    "WORD": r"[a-z0-9]+",
+    "DIGIT": r"\d",
+    "DATE_STAMP": r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b",
+    "TAIL_PHRASE": (
+        r"[.!?][\"'’”)]?\s+(?P<credit>[A-Z][\w.'’&/-]*(?:\s+(?:[A-Z][\w.'’&/-]*|of|for|the|via|and|/)){0,6})\s*$"
+    ),
+}
+# The extension gates LABEL_PREFIX on its opening.
+_LABEL_PREFIX_START = r"^(?P<label>[A-Z0-9]"
+_COL_N, _COL_LABEL_PREFIX, _COL_CREDIT_KIND, _COL_CREDIT_ONLY = (
+    _R["n"],
+    _R["label_prefix"],
+    _R["credit_kind"],
+    _R["credit_only"],
+)
+_COL_TAIL_PHRASE, _COL_DATE_STAMP, _COL_BOILERPLATE = _R["tail_phrase"], _R["date_stamp"], _R["boilerplate"]
+_COL_BYLINE, _COL_PHOTO_PHRASE = _R["byline"], _R["photo_phrase"]
+_FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
+def raw_values_compiled(texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``raw_values_python`` with the per-block work done by the C extension; only the pattern fields are
+    computed here, and only on the blocks whose gates the extension found open."""
+    if _speedups is None:
+        raise RuntimeError("the C extension captionset.classify._speedups is not loaded")
+    raw = np.zeros((len(texts), len(RAW_FIELDS)))
+    found = _speedups.block_values(texts, raw) if texts else None
+    if found is None:  # no blocks, or an empty one: the Python path handles (and reports) it
+        return raw_values_python(texts)
+    endings, labels, credits, tails, dates, boilerplates, bylines, photos = found
+    for i in labels:
+        if signals.label_prefix(texts[i]) is not None:
+            raw[i, _COL_LABEL_PREFIX] = 1.0
+    for i in credits:
+        text = texts[i]
+        credit = signals.credit_match(text)
+        if credit:
+            endings[i] = _credit_ending(text, credit)
+            raw[i, _COL_CREDIT_KIND] = _CREDIT_CODE[credit[0]]
+            raw[i, _COL_CREDIT_ONLY] = raw[i, _COL_N] <= 8 and signals.is_credit_only(text)
+    for i in tails:
+        if not raw[i, _COL_CREDIT_KIND] and signals.TAIL_PHRASE.search(texts[i][-signals.TAIL :]) is not None:
+            raw[i, _COL_TAIL_PHRASE] = 1.0
+    for i in dates:
+        if signals.DATE_STAMP.search(texts[i]) is not None:
+            raw[i, _COL_DATE_STAMP] = 1.0
+    for i in boilerplates:
+        if signals.is_boilerplate(texts[i]):
+            raw[i, _COL_BOILERPLATE] = 1.0
+    for i in bylines:
+        if signals.is_byline(texts[i]):
+            raw[i, _COL_BYLINE] = 1.0
+    for i in photos:
+        if PHOTO_PHRASE.search(texts[i][:HEAD]) is not None:
+            raw[i, _COL_PHOTO_PHRASE] = 1.0
+    return raw, endings
+
+
+def assemble_features_compiled(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``assemble_features_python`` computed by the C extension (numpy's overhead on these small arrays was
+    most of its time). log1p stays numpy's, so that the values are the same to the last bit."""
+    if _speedups is None:
+        raise RuntimeError("the C extension captionset.classify._speedups is not loaded")
+    count = raw_matrix.shape[0]
+    if count == 0:
+        return assemble_features_python(raw_matrix, endings)
+    raw = np.ascontiguousarray(raw_matrix, dtype=np.float64)
+    out = np.zeros((count, len(FEATURE_NAMES)))
+    out[:, _LOG_WORDS] = np.log1p(raw[:, _COL_N])
+    _speedups.assemble(raw, endings, out)
+    return out, endings
+
+
+def _speedup_config() -> dict[str, object]:
+    """What the C extension takes from this module (it holds no word list or layout of its own)."""
+    for name, pattern in _BUILT_IN_PATTERNS.items():
+        compiled = getattr(signals, name)
+        if compiled.pattern != pattern or compiled.flags != re.UNICODE:
+            raise ValueError(f"signals.{name} changed: the C extension computes {pattern!r}")
+    label = signals.LABEL_PREFIX
+    if not label.pattern.startswith(_LABEL_PREFIX_START) or label.flags != re.UNICODE:
+        raise ValueError(f"signals.LABEL_PREFIX no longer starts with {_LABEL_PREFIX_START!r}")
+    return {
+        "word_sets": {
+            "furniture": FURNITURE_TOKENS,
+            "furniture_start": _FURNITURE_STARTS,
+            "pictured": frozenset(["pictured"]),
+            "video": VIDEO_WORDS,
+            "reporting": REPORTING_WORDS,
+            "personal": PERSONAL_WORDS,
+            "past": PAST_WORDS,
+            "present": PRESENT_WORDS,
+            "date": DATE_WORDS,
+            "article": ARTICLES,
+            "credit_trigger": CREDIT_TRIGGERS,
+            "determiner": DETERMINERS,
+        },
+        "open_quotes": "".join(sorted(_OPEN_QUOTES)),
+        "close_quotes": "".join(sorted(_CLOSE_QUOTES)),
+        "bullets": "".join(sorted(_BULLETS)),
+        "sentence_end": "".join(sorted(_SENTENCE_END)),
+        "closers": _CLOSERS,
+        "position_cues": _POSITION_CUES,
+        "furniture_phrases": FURNITURE_PHRASES,
+        "photo_gates": _PHOTO_GATES,
+        "url_needles": _URL_NEEDLES,
+        "head": HEAD,
+        "tail": signals.TAIL,
+        "tail_tokens": TAIL_TOKENS,
+        "head_words": HEAD_WORDS,
+        "near_copy_max_words": NEAR_COPY_MAX_WORDS,
+        "raw_columns": dict(_R),
+        "raw_fields": RAW_FIELDS,
+        "python_fields": _PATTERN_FIELDS,
+        "feature_columns": dict(_FEATURE_INDEX),
+        "derived": tuple(sorted(_DERIVED)),
+        "context_features": CONTEXT_FEATURES,
+        "copied_out": _COPIED_OUT.tolist(),
+        "copied_raw": _COPIED_RAW.tolist(),
+        "credit_out": _CREDIT_OUT.tolist(),
+        "neighbour_src": _NEIGHBOUR_INDEX.tolist(),
+        "neighbour_prev": [_FEATURE_INDEX[f"prev_{name}"] for name in NEIGHBOUR_FEATURES],
+        "neighbour_next": [_FEATURE_INDEX[f"next_{name}"] for name in NEIGHBOUR_FEATURES],
+        "log_26": _LOG_26,
+        "endings": ("closed", "open", "open_long"),
+    }
+
+
+def _load_speedups() -> ModuleType | None:
+    """The C extension, set up from this module; None when it was not built, when CAPTIONSET_PURE_PYTHON
+    asks for the pure-Python path, or (with a warning) when it does not fit this module's layout."""
+    if os.environ.get("CAPTIONSET_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no"):
+        return None
+    try:
+        from . import _speedups as module
+    except ImportError:
+        return None
+    try:
+        module.setup(_speedup_config())
+    except (ValueError, TypeError, KeyError) as error:
+        warnings.warn(
+            f"captionset: compiled features disabled, using the pure-Python path ({error})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return module
+
+
+_speedups = _load_speedups()
+#: Is the C extension in use? (CI checks that the installed wheel carries it.)
+COMPILED = _speedups is not None

@@ -1,0 +1,2008 @@
+/* _speedups.c: the per-block features of captionset.classify.features, compiled.
+ *
+ * raw_values_python computes the raw per-block values with numpy and patterns run over an article's
+ * blocks joined together; block_values() computes the same values block by block in C (word splitting
+ * as str.split does it, str.istitle / str.isupper, look-ups in the word sets, character counts, the
+ * "-ed" / "-ing" endings, near-copies) and leaves to Python only the fields that need the signal
+ * patterns, telling it which blocks each of them has to look at. assemble() then builds the feature
+ * matrix from the raw values as assemble_features_python does, without numpy's per-call overhead.
+ *
+ * Nothing of features.py is copied here by hand: setup() receives the word sets, character sets, phrase
+ * lists and column layouts from Python, and refuses a layout it does not know (features.py then keeps to
+ * its pure-Python path). Every value must equal the Python path's bit for bit; tests/test_speedups.py
+ * checks that on the corpus and on generated text.
+ *
+ * All functions run with the GIL held, so the module state below needs no locking.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------------
+ * Owned UCS4 strings and small helpers
+ */
+
+typedef struct {
+    Py_UCS4 *chars; /* PyMem-allocated, or NULL when len == 0 */
+    Py_ssize_t len;
+} UText;
+
+/* A substring to look for, with what the search skips by (see find_count). */
+typedef struct {
+    UText text;
+    uint64_t mask;   /* bit (c & 63) for each character c of the needle */
+    Py_ssize_t skip; /* shift after a mismatch on a matching last character */
+    int paired;      /* found by contains_any's pair pass */
+} Needle;
+
+/* Needles looked for together (contains_any): those of two or more characters whose first two are ASCII
+ * are found in one pass that checks each position's pair of characters against a bitmap first; any
+ * other needle is looked for on its own. */
+typedef struct {
+    Needle *items;
+    Py_ssize_t count;
+    uint8_t pairs[128 * 128 / 8]; /* bit c0 * 128 + c1: a paired needle starts with c0 c1 */
+    Py_ssize_t first[128];        /* the first paired needle starting with each character, or -1 */
+    Py_ssize_t *next;             /* per needle: the next paired needle with its first character, or -1 */
+    int has_unpaired;
+} NeedleList;
+
+static void utext_free(UText *t)
+{
+    PyMem_Free(t->chars);
+    t->chars = NULL;
+    t->len = 0;
+}
+
+static void needle_list_free(NeedleList *list)
+{
+    for (Py_ssize_t i = 0; i < list->count; i++) {
+        utext_free(&list->items[i].text);
+    }
+    PyMem_Free(list->items);
+    PyMem_Free(list->next);
+    memset(list, 0, sizeof(*list));
+}
+
+/* Copies a str into t (0 on success, -1 with an exception set). */
+static int utext_from(PyObject *obj, UText *t, const char *what)
+{
+    if (!PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected str, got %.100s", what, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    t->len = PyUnicode_GET_LENGTH(obj);
+    t->chars = PyUnicode_AsUCS4Copy(obj); /* NUL-terminated copy, never NULL for a valid str */
+    return t->chars == NULL ? -1 : 0;
+}
+
+static void needle_prepare(Needle *needle, const Py_UCS4 *chars, Py_ssize_t m)
+{
+    needle->mask = 0;
+    needle->skip = m > 0 ? m - 1 : 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        needle->mask |= (uint64_t)1 << (chars[i] & 63);
+        if (i < m - 1 && chars[i] == chars[m - 1]) {
+            needle->skip = m - 2 - i;
+        }
+    }
+}
+
+/* Copies an iterable of str (tuple, list, frozenset) into list. */
+static int needle_list_from(PyObject *obj, NeedleList *list, const char *what)
+{
+    PyObject *seq = PySequence_Fast(obj, what);
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    list->items = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Needle));
+    if (list->items == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    list->count = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Needle *needle = &list->items[i];
+        if (utext_from(PySequence_Fast_GET_ITEM(seq, i), &needle->text, what) < 0) {
+            Py_DECREF(seq);
+            return -1; /* the caller frees what was copied so far */
+        }
+        needle_prepare(needle, needle->text.chars, needle->text.len);
+    }
+    Py_DECREF(seq);
+    list->next = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_ssize_t));
+    if (list->next == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (int c = 0; c < 128; c++) {
+        list->first[c] = -1;
+    }
+    for (Py_ssize_t i = n - 1; i >= 0; i--) { /* chains in list order */
+        Needle *needle = &list->items[i];
+        const Py_UCS4 *chars = needle->text.chars;
+        needle->paired = needle->text.len >= 2 && chars[0] < 128 && chars[1] < 128;
+        list->next[i] = -1;
+        if (!needle->paired) {
+            list->has_unpaired = 1;
+            continue;
+        }
+        unsigned pair = (unsigned)chars[0] * 128u + (unsigned)chars[1];
+        list->pairs[pair >> 3] |= (uint8_t)(1u << (pair & 7));
+        list->next[i] = list->first[chars[0]];
+        list->first[chars[0]] = i;
+    }
+    return 0;
+}
+
+static int in_chars(const UText *set, Py_UCS4 c)
+{
+    for (Py_ssize_t i = 0; i < set->len; i++) {
+        if (set->chars[i] == c) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Non-overlapping occurrences of needle (m characters, prepared by needle_prepare) in s[0:n], left to
+ * right as str.count finds them, up to limit. The search is CPython's fastsearch in outline: compare the
+ * window's last character first, and skip a whole window past a character the needle does not hold. */
+static Py_ssize_t find_count(const Py_UCS4 *s, Py_ssize_t n, const Py_UCS4 *p, Py_ssize_t m,
+                             const Needle *prep, Py_ssize_t limit)
+{
+    if (m == 0) {
+        return limit > 0 ? 1 : 0; /* "" is in every string (only membership asks for it) */
+    }
+    if (m > n || limit <= 0) {
+        return 0;
+    }
+    const Py_ssize_t mlast = m - 1, w = n - m;
+    const Py_UCS4 last = p[mlast];
+    Py_ssize_t found = 0;
+    for (Py_ssize_t i = 0; i <= w; i++) {
+        if (s[i + mlast] == last) {
+            Py_ssize_t j = 0;
+            while (j < mlast && s[i + j] == p[j]) {
+                j++;
+            }
+            if (j == mlast) {
+                if (++found >= limit) {
+                    break;
+                }
+                i += mlast; /* no overlap: the next window starts after this match */
+                continue;
+            }
+            if (i + m < n && !(prep->mask & ((uint64_t)1 << (s[i + m] & 63)))) {
+                i += m;
+            }
+            else {
+                i += prep->skip;
+            }
+        }
+        else if (i + m < n && !(prep->mask & ((uint64_t)1 << (s[i + m] & 63)))) {
+            i += m;
+        }
+    }
+    return found;
+}
+
+static int contains(const Py_UCS4 *s, Py_ssize_t n, const Needle *needle)
+{
+    return find_count(s, n, needle->text.chars, needle->text.len, needle, 1) > 0;
+}
+
+/* Does s[0:n] hold any of the needles? */
+static int contains_any(const Py_UCS4 *s, Py_ssize_t n, const NeedleList *list)
+{
+    if (list->has_unpaired) {
+        for (Py_ssize_t k = 0; k < list->count; k++) {
+            if (!list->items[k].paired && contains(s, n, &list->items[k])) {
+                return 1;
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        Py_UCS4 c0 = s[i], c1 = s[i + 1];
+        if (c0 >= 128 || c1 >= 128) {
+            continue;
+        }
+        unsigned pair = (unsigned)c0 * 128u + (unsigned)c1;
+        if (!(list->pairs[pair >> 3] & (1u << (pair & 7)))) {
+            continue;
+        }
+        for (Py_ssize_t k = list->first[c0]; k >= 0; k = list->next[k]) {
+            const UText *t = &list->items[k].text;
+            if (t->chars[1] == c1 && t->len <= n - i &&
+                memcmp(s + i, t->chars, (size_t)t->len * sizeof(Py_UCS4)) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int contains_char(const Py_UCS4 *s, Py_ssize_t n, Py_UCS4 c)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] == c) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Grows *buf (of *cap items of size item) to hold at least need items. */
+static int reserve(void **buf, Py_ssize_t *cap, Py_ssize_t need, size_t item)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    Py_ssize_t size = *cap > 0 ? *cap : 16;
+    while (size < need) {
+        if (size > PY_SSIZE_T_MAX / 2) {
+            size = need;
+            break;
+        }
+        size *= 2;
+    }
+    if ((size_t)size > (size_t)PY_SSIZE_T_MAX / item) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    void *grown = PyMem_Realloc(*buf, (size_t)size * item);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *buf = grown;
+    *cap = size;
+    return 0;
+}
+
+static uint64_t hash_chars(const Py_UCS4 *s, Py_ssize_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h ^= (uint64_t)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The next word of s[0:n] at or after *pos, as str.split() (no arguments) splits: runs of characters
+ * that are not Py_UNICODE_ISSPACE. Returns 0 when there is none. */
+static int next_word(const Py_UCS4 *s, Py_ssize_t n, Py_ssize_t *pos, Py_ssize_t *start, Py_ssize_t *end)
+{
+    Py_ssize_t i = *pos;
+    while (i < n && Py_UNICODE_ISSPACE(s[i])) {
+        i++;
+    }
+    if (i >= n) {
+        *pos = n;
+        return 0;
+    }
+    *start = i;
+    while (i < n && !Py_UNICODE_ISSPACE(s[i])) {
+        i++;
+    }
+    *end = i;
+    *pos = i;
+    return 1;
+}
+
+/* Character classes of the Unicode database, with the ASCII answers inline (the same: A-Z are the only
+ * upper-case ASCII letters, a-z the only lower-case ones, and no ASCII character is title-case). */
+static int upper_or_title(Py_UCS4 c)
+{
+    return c < 128 ? (c >= 'A' && c <= 'Z') : (Py_UNICODE_ISUPPER(c) || Py_UNICODE_ISTITLE(c));
+}
+
+static int lower_case(Py_UCS4 c)
+{
+    return c < 128 ? (c >= 'a' && c <= 'z') : Py_UNICODE_ISLOWER(c) != 0;
+}
+
+static int lower_or_title(Py_UCS4 c)
+{
+    return c < 128 ? (c >= 'a' && c <= 'z') : (Py_UNICODE_ISLOWER(c) || Py_UNICODE_ISTITLE(c));
+}
+
+static int upper_case(Py_UCS4 c)
+{
+    return c < 128 ? (c >= 'A' && c <= 'Z') : Py_UNICODE_ISUPPER(c) != 0;
+}
+
+/* str.istitle() of s[0:n], as CPython's unicode_istitle computes it. */
+static int is_title(const Py_UCS4 *s, Py_ssize_t n)
+{
+    if (n == 1) {
+        return upper_or_title(s[0]);
+    }
+    int cased = 0, previous_is_cased = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = s[i];
+        if (upper_or_title(c)) {
+            if (previous_is_cased) {
+                return 0;
+            }
+            previous_is_cased = 1;
+            cased = 1;
+        }
+        else if (lower_case(c)) {
+            if (!previous_is_cased) {
+                return 0;
+            }
+            previous_is_cased = 1;
+            cased = 1;
+        }
+        else {
+            previous_is_cased = 0;
+        }
+    }
+    return cased;
+}
+
+/* str.isupper() of s[0:n], as CPython's unicode_isupper computes it. */
+static int is_upper(const Py_UCS4 *s, Py_ssize_t n)
+{
+    if (n == 1) {
+        return upper_case(s[0]);
+    }
+    int cased = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = s[i];
+        if (lower_or_title(c)) {
+            return 0;
+        }
+        if (!cased && upper_case(c)) {
+            cased = 1;
+        }
+    }
+    return cased;
+}
+
+/* A token character of signals.WORD ("[a-z0-9]+"). */
+static int is_token_char(Py_UCS4 c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* The optional closing quote or bracket of SENTENCE_BREAK and TAIL_PHRASE: ["'’”)]. */
+static int is_break_closer(Py_UCS4 c)
+{
+    return c == '"' || c == '\'' || c == 0x2019 || c == 0x201D || c == ')';
+}
+
+/* Matches of "[.!?][\"'’”)]?\s+X" in s[0:n], counted left to right without overlap as re.findall finds
+ * them, up to limit; X is [A-Z], or [A-Z"'‘“] when quotes is set (SENTENCE_BREAK). The pattern needs no
+ * backtracking: the optional closer is never whitespace, and no whitespace is an X. */
+static int count_breaks(const Py_UCS4 *s, Py_ssize_t n, int quotes, int limit)
+{
+    int found = 0;
+    Py_ssize_t i = 0;
+    while (i < n && found < limit) {
+        Py_UCS4 c = s[i];
+        if (c == '.' || c == '!' || c == '?') {
+            Py_ssize_t j = i + 1;
+            if (j < n && is_break_closer(s[j])) {
+                j++;
+            }
+            Py_ssize_t k = j;
+            while (k < n && Py_UNICODE_ISSPACE(s[k])) {
+                k++;
+            }
+            if (k > j && k < n) {
+                Py_UCS4 x = s[k];
+                if ((x >= 'A' && x <= 'Z') ||
+                    (quotes && (x == '"' || x == '\'' || x == 0x2018 || x == 0x201C))) {
+                    found++;
+                    i = k + 1;
+                    continue;
+                }
+            }
+        }
+        i++;
+    }
+    return found;
+}
+
+/* A necessary condition of TAIL_PHRASE matching s[0:n]: after a sentence break before a capital come at
+ * most seven words ("(?P<credit>[A-Z]...(?:\s+...){0,6})\s*$"), i.e. at most six runs of whitespace
+ * before the trailing whitespace. Breaks cannot overlap (no break character is a closer or whitespace),
+ * so the scan below sees every one; the last leaves the fewest words, so it alone is checked. */
+static int tail_phrase_possible(const Py_UCS4 *s, Py_ssize_t n)
+{
+    Py_ssize_t capital = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = s[i];
+        if (c != '.' && c != '!' && c != '?') {
+            continue;
+        }
+        Py_ssize_t j = i + 1;
+        if (j < n && is_break_closer(s[j])) {
+            j++;
+        }
+        Py_ssize_t k = j;
+        while (k < n && Py_UNICODE_ISSPACE(s[k])) {
+            k++;
+        }
+        if (k > j && k < n && s[k] >= 'A' && s[k] <= 'Z') {
+            capital = k;
+            i = k;
+        }
+    }
+    if (capital < 0) {
+        return 0;
+    }
+    Py_ssize_t end = n;
+    while (end > capital && Py_UNICODE_ISSPACE(s[end - 1])) {
+        end--;
+    }
+    int runs = 0;
+    for (Py_ssize_t i = capital; i < end; i++) {
+        if (Py_UNICODE_ISSPACE(s[i]) && !Py_UNICODE_ISSPACE(s[i - 1])) {
+            if (++runs > 6) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Word sets: one hash table of words, each with the sets ("roles") it belongs to
+ */
+
+enum {
+    ROLE_FURNITURE,
+    ROLE_FURNITURE_START,
+    ROLE_PICTURED,
+    ROLE_VIDEO,
+    ROLE_REPORTING,
+    ROLE_PERSONAL,
+    ROLE_PAST,
+    ROLE_PRESENT,
+    ROLE_DATE,
+    ROLE_ARTICLE,
+    ROLE_CREDIT_TRIGGER,
+    ROLE_DETERMINER,
+    ROLE_COUNT
+};
+/* Keys of setup()'s "word_sets" dict, in role order. */
+static const char *const ROLE_NAMES[ROLE_COUNT] = {
+    "furniture", "furniture_start", "pictured", "video", "reporting", "personal",
+    "past", "present", "date", "article", "credit_trigger", "determiner",
+};
+#define HAS(roles, role) (((roles) >> (role)) & 1u)
+
+typedef struct {
+    UText word;
+    uint64_t hash;
+    unsigned roles; /* bit r: the word is in set r */
+    uint64_t seen;  /* the last block pass (generation) whose head held the word */
+} WordEntry;
+
+typedef struct {
+    WordEntry *entries;
+    Py_ssize_t count, cap;
+    Py_ssize_t *slots; /* open addressing; -1 is empty */
+    size_t mask;
+    Py_ssize_t max_len; /* longer words are in no set */
+} WordTable;
+
+static void word_table_free(WordTable *table)
+{
+    for (Py_ssize_t i = 0; i < table->count; i++) {
+        utext_free(&table->entries[i].word);
+    }
+    PyMem_Free(table->entries);
+    PyMem_Free(table->slots);
+    memset(table, 0, sizeof(*table));
+}
+
+static WordEntry *word_lookup(const WordTable *table, const Py_UCS4 *s, Py_ssize_t n)
+{
+    if (n > table->max_len || table->slots == NULL) {
+        return NULL;
+    }
+    uint64_t h = hash_chars(s, n);
+    for (size_t at = (size_t)h & table->mask;; at = (at + 1) & table->mask) {
+        Py_ssize_t k = table->slots[at];
+        if (k < 0) {
+            return NULL;
+        }
+        WordEntry *e = &table->entries[k];
+        if (e->hash == h && e->word.len == n &&
+            memcmp(e->word.chars, s, (size_t)n * sizeof(Py_UCS4)) == 0) {
+            return e;
+        }
+    }
+}
+
+/* Adds role to every word of words (an iterable of str). The table's slots are built afterwards. */
+static int word_table_add(WordTable *table, PyObject *words, int role)
+{
+    PyObject *seq = PySequence_Fast(words, "word sets must be iterables of str");
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        UText word = {NULL, 0};
+        if (utext_from(PySequence_Fast_GET_ITEM(seq, i), &word, "word set item") < 0) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        uint64_t h = hash_chars(word.chars, word.len);
+        Py_ssize_t k;
+        for (k = 0; k < table->count; k++) {
+            WordEntry *e = &table->entries[k];
+            if (e->hash == h && e->word.len == word.len &&
+                memcmp(e->word.chars, word.chars, (size_t)word.len * sizeof(Py_UCS4)) == 0) {
+                break;
+            }
+        }
+        if (k < table->count) {
+            table->entries[k].roles |= 1u << role;
+            utext_free(&word);
+            continue;
+        }
+        if (reserve((void **)&table->entries, &table->cap, table->count + 1, sizeof(WordEntry)) < 0) {
+            utext_free(&word);
+            Py_DECREF(seq);
+            return -1;
+        }
+        WordEntry *e = &table->entries[table->count++];
+        e->word = word;
+        e->hash = h;
+        e->roles = 1u << role;
+        e->seen = 0;
+        if (word.len > table->max_len) {
+            table->max_len = word.len;
+        }
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+static int word_table_index(WordTable *table)
+{
+    size_t size = 16;
+    while (size < (size_t)table->count * 4) {
+        size *= 2;
+    }
+    table->slots = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    if (table->slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < size; i++) {
+        table->slots[i] = -1;
+    }
+    table->mask = size - 1;
+    for (Py_ssize_t k = 0; k < table->count; k++) {
+        size_t at = (size_t)table->entries[k].hash & table->mask;
+        while (table->slots[at] >= 0) {
+            at = (at + 1) & table->mask;
+        }
+        table->slots[at] = k;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Layout: the raw fields this module fills, the derived block features and the context features
+ */
+
+enum {
+    R_N,
+    R_CLOSES,
+    R_ENDS_QUOTE,
+    R_ENDS_COLON,
+    R_ENDS_PAREN,
+    R_ENDS_DIGIT,
+    R_SENTENCES,
+    R_MULTI_LINE,
+    R_STARTS_LOWER,
+    R_STARTS_DIGIT,
+    R_STARTS_QUOTE,
+    R_STARTS_BULLET,
+    R_STARTS_BY,
+    R_PICTURED,
+    R_POSITION_CUE,
+    R_VIDEO_CUE,
+    R_QUOTES,
+    R_REPORTING,
+    R_PERSONAL,
+    R_PAST,
+    R_PRESENT,
+    R_TITLE_CASE,
+    R_ALL_CAPS,
+    R_DIGITS,
+    R_DATE_WORDS,
+    R_URL,
+    R_FURNITURE,
+    R_STARTS_DETERMINER,
+    R_ARTICLE_WORDS,
+    R_COMMAS,
+    R_ING_WORDS,
+    R_NEAR_COPY,
+    R_NEAR_COPIED,
+    R_ENDS_QUESTION,
+    R_CREDIT_KIND, /* filled by Python (credit patterns), read by assemble() */
+    R_COUNT
+};
+static const char *const RAW_NAMES[R_COUNT] = {
+    "n", "closes", "ends_quote", "ends_colon", "ends_paren", "ends_digit", "sentences", "multi_line",
+    "starts_lower", "starts_digit", "starts_quote", "starts_bullet", "starts_by", "pictured",
+    "position_cue", "video_cue", "quotes", "reporting", "personal", "past", "present", "title_case",
+    "all_caps", "digits", "date_words", "url", "furniture", "starts_determiner", "article_words",
+    "commas", "ing_words", "near_copy", "near_copied", "ends_question", "credit_kind",
+};
+/* Raw fields that Python fills after block_values(), from the blocks it names for each (in the order of
+ * block_values()'s result). credit_kind and credit_only come from the "credit" blocks. */
+static const char *const PYTHON_FIELDS[] = {
+    "label_prefix", "credit_kind", "credit_only", "tail_phrase", "date_stamp", "boilerplate", "byline",
+    "photo_phrase", NULL,
+};
+
+enum {
+    D_LOG_WORDS, /* filled by the caller (np.log1p), read here */
+    D_WORDS_LE3,
+    D_WORDS_LE8,
+    D_WORDS_9_25,
+    D_WORDS_26_60,
+    D_WORDS_GT60,
+    D_ENDS_OPEN,
+    D_SENTENCES,
+    D_QUOTES,
+    D_PAST,
+    D_PRESENT,
+    D_COMMAS,
+    D_ING_WORDS,
+    D_ARTICLE_WORDS,
+    D_OPEN_LE8,
+    D_OPEN_9_25,
+    D_OPEN_26_60,
+    D_OPEN_PRESENT,
+    D_OPEN_NO_VERBS,
+    D_CLOSED_LE8,
+    D_OPEN_TITLE_CASE,
+    D_OPEN_LOWER_PROSE,
+    D_SHORT_QUESTION,
+    D_COUNT
+};
+static const char *const DERIVED_NAMES[D_COUNT] = {
+    "log_words", "words_le3", "words_le8", "words_9_25", "words_26_60", "words_gt60",
+    "ends_open", "sentences", "quotes", "past", "present", "commas", "ing_words",
+    "article_words", "open_le8", "open_9_25", "open_26_60", "open_present", "open_no_verbs",
+    "closed_le8", "open_title_case", "open_lower_prose", "short_question",
+};
+
+enum {
+    X_REL_POSITION,
+    X_IS_SECOND,
+    X_IS_THIRD,
+    X_NEAR_END,
+    X_IS_LAST,
+    X_ARTICLE_OPEN_SHARE,
+    X_ARTICLE_CREDIT_SHARE,
+    X_SAME_CREDIT_STYLE,
+    X_OPEN_X_OPEN_SHARE,
+    X_REL_LENGTH,
+    X_NEIGHBOUR_SAME_ENDING,
+    X_NEXT_IS_END,
+    X_RUN_OPEN,
+    X_OPEN_PROSE_X_STORY_CLOSES,
+    X_OPEN_PROSE_GROUP,
+    X_COUNT
+};
+static const char *const CONTEXT_NAMES[X_COUNT] = {
+    "rel_position", "is_second", "is_third", "near_end", "is_last", "article_open_share",
+    "article_credit_share", "same_credit_style", "open_x_open_share", "rel_length",
+    "neighbour_same_ending", "next_is_end", "run_open", "open_prose_x_story_closes", "open_prose_group",
+};
+
+typedef struct {
+    Py_ssize_t *items;
+    Py_ssize_t count;
+} Columns;
+
+typedef struct {
+    int ready;
+    WordTable words;
+    UText open_quotes, close_quotes, bullets, sentence_end, closers;
+    NeedleList position_cues, furniture_phrases, photo_gates, url_needles;
+    Py_ssize_t head, tail, tail_tokens, head_words, near_copy_max_words;
+    /* raw matrix */
+    Py_ssize_t raw_width;
+    Py_ssize_t raw[R_COUNT];
+    /* feature matrix */
+    Py_ssize_t n_features;
+    Py_ssize_t closes_out, open_prose_out;
+    Py_ssize_t derived[D_COUNT];
+    Py_ssize_t context[X_COUNT];
+    Columns copied_out, copied_raw, credit_out, neighbour_src, neighbour_prev, neighbour_next;
+    double log_26;
+    /* ending styles (owned references) */
+    PyObject *closed, *open, *open_long;
+    PyObject *lower_name;
+    uint64_t generation;
+} State;
+
+static State S; /* zero until setup() succeeds */
+
+static void columns_free(Columns *c)
+{
+    PyMem_Free(c->items);
+    c->items = NULL;
+    c->count = 0;
+}
+
+static void state_free(State *st)
+{
+    word_table_free(&st->words);
+    utext_free(&st->open_quotes);
+    utext_free(&st->close_quotes);
+    utext_free(&st->bullets);
+    utext_free(&st->sentence_end);
+    utext_free(&st->closers);
+    needle_list_free(&st->position_cues);
+    needle_list_free(&st->furniture_phrases);
+    needle_list_free(&st->photo_gates);
+    needle_list_free(&st->url_needles);
+    columns_free(&st->copied_out);
+    columns_free(&st->copied_raw);
+    columns_free(&st->credit_out);
+    columns_free(&st->neighbour_src);
+    columns_free(&st->neighbour_prev);
+    columns_free(&st->neighbour_next);
+    Py_CLEAR(st->closed);
+    Py_CLEAR(st->open);
+    Py_CLEAR(st->open_long);
+    Py_CLEAR(st->lower_name);
+    memset(st, 0, sizeof(*st));
+}
+
+/* config[key], a borrowed reference, or NULL with a KeyError set. */
+static PyObject *config_item(PyObject *config, const char *key)
+{
+    PyObject *value = PyDict_GetItemString(config, key);
+    if (value == NULL && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_KeyError, "setup config has no %s", key);
+    }
+    return value;
+}
+
+static int config_size(PyObject *config, const char *key, Py_ssize_t *out)
+{
+    PyObject *value = config_item(config, key);
+    if (value == NULL) {
+        return -1;
+    }
+    *out = PyNumber_AsSsize_t(value, PyExc_OverflowError);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int config_text(PyObject *config, const char *key, UText *out)
+{
+    PyObject *value = config_item(config, key);
+    return value == NULL ? -1 : utext_from(value, out, key);
+}
+
+static int config_needles(PyObject *config, const char *key, NeedleList *out)
+{
+    PyObject *value = config_item(config, key);
+    return value == NULL ? -1 : needle_list_from(value, out, key);
+}
+
+/* A sequence of column numbers, each in [0, limit). */
+static int config_columns(PyObject *config, const char *key, Py_ssize_t limit, Columns *out)
+{
+    PyObject *value = config_item(config, key);
+    if (value == NULL) {
+        return -1;
+    }
+    PyObject *seq = PySequence_Fast(value, key);
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    out->items = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_ssize_t));
+    if (out->items == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    out->count = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t c = PyNumber_AsSsize_t(PySequence_Fast_GET_ITEM(seq, i), PyExc_OverflowError);
+        if (c == -1 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        if (c < 0 || c >= limit) {
+            PyErr_Format(PyExc_ValueError, "%s: column %zd out of range", key, c);
+            Py_DECREF(seq);
+            return -1;
+        }
+        out->items[i] = c;
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+/* columns[name] (a dict of name -> column), in [0, limit). */
+static int column_of(PyObject *columns, const char *name, Py_ssize_t limit, Py_ssize_t *out)
+{
+    PyObject *value = PyDict_GetItemString(columns, name);
+    if (value == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_ValueError, "the compiled features need a column named %s", name);
+        }
+        return -1;
+    }
+    *out = PyNumber_AsSsize_t(value, PyExc_OverflowError);
+    if (*out == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (*out < 0 || *out >= limit) {
+        PyErr_Format(PyExc_ValueError, "column %s out of range", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Is name one of names (a NULL-terminated list, or the first count entries)? */
+static int name_in(PyObject *name, const char *const *names, Py_ssize_t count)
+{
+    const char *s = PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
+    if (s == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    for (Py_ssize_t i = 0; count < 0 ? names[i] != NULL : i < count; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Every name of the collection must be one this module knows, and (when exact) every name it knows
+ * must be there: a feature added on the Python side only must not be left at zero here. */
+static int check_names(PyObject *config, const char *key, const char *const *known, Py_ssize_t count,
+                       const char *const *also)
+{
+    PyObject *value = config_item(config, key);
+    if (value == NULL) {
+        return -1;
+    }
+    PyObject *seq = PySequence_Fast(value, key);
+    if (seq == NULL) {
+        return -1;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PySequence_Fast_GET_ITEM(seq, i);
+        if (!name_in(name, known, count) && (also == NULL || !name_in(name, also, -1))) {
+            PyErr_Format(PyExc_ValueError, "%s: the compiled features do not know %R", key, name);
+            Py_DECREF(seq);
+            return -1;
+        }
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+/* Marks columns [items] of a feature row as filled; each must be filled once. */
+static int cover(char *covered, const Py_ssize_t *items, Py_ssize_t count)
+{
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (covered[items[i]]++) {
+            PyErr_Format(PyExc_ValueError, "feature column %zd is filled twice", items[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int setup_state(State *st, PyObject *config)
+{
+    if (!PyDict_Check(config)) {
+        PyErr_SetString(PyExc_TypeError, "setup() takes a dict");
+        return -1;
+    }
+    /* Word sets. */
+    PyObject *sets = config_item(config, "word_sets");
+    if (sets == NULL) {
+        return -1;
+    }
+    if (!PyDict_Check(sets) || PyDict_Size(sets) != ROLE_COUNT) {
+        PyErr_SetString(PyExc_ValueError, "word_sets: expected a dict of the known word sets");
+        return -1;
+    }
+    for (int role = 0; role < ROLE_COUNT; role++) {
+        PyObject *words = config_item(sets, ROLE_NAMES[role]);
+        if (words == NULL || word_table_add(&st->words, words, role) < 0) {
+            return -1;
+        }
+    }
+    if (word_table_index(&st->words) < 0) {
+        return -1;
+    }
+    /* Characters, phrases and sizes. */
+    if (config_text(config, "open_quotes", &st->open_quotes) < 0 ||
+        config_text(config, "close_quotes", &st->close_quotes) < 0 ||
+        config_text(config, "bullets", &st->bullets) < 0 ||
+        config_text(config, "sentence_end", &st->sentence_end) < 0 ||
+        config_text(config, "closers", &st->closers) < 0 ||
+        config_needles(config, "position_cues", &st->position_cues) < 0 ||
+        config_needles(config, "furniture_phrases", &st->furniture_phrases) < 0 ||
+        config_needles(config, "photo_gates", &st->photo_gates) < 0 ||
+        config_needles(config, "url_needles", &st->url_needles) < 0 ||
+        config_size(config, "head", &st->head) < 0 || config_size(config, "tail", &st->tail) < 0 ||
+        config_size(config, "tail_tokens", &st->tail_tokens) < 0 ||
+        config_size(config, "head_words", &st->head_words) < 0 ||
+        config_size(config, "near_copy_max_words", &st->near_copy_max_words) < 0) {
+        return -1;
+    }
+    if (st->head < 0 || st->tail < 0 || st->tail_tokens < 0 || st->head_words < 0) {
+        PyErr_SetString(PyExc_ValueError, "sizes must not be negative");
+        return -1;
+    }
+    /* Raw matrix: every field is this module's or Python's, and this module's are all there. */
+    PyObject *raw_columns = config_item(config, "raw_columns");
+    if (raw_columns == NULL) {
+        return -1;
+    }
+    if (!PyDict_Check(raw_columns)) {
+        PyErr_SetString(PyExc_TypeError, "raw_columns: expected a dict");
+        return -1;
+    }
+    st->raw_width = PyDict_Size(raw_columns);
+    for (int r = 0; r < R_COUNT; r++) {
+        if (column_of(raw_columns, RAW_NAMES[r], st->raw_width, &st->raw[r]) < 0) {
+            return -1;
+        }
+    }
+    if (check_names(config, "raw_fields", RAW_NAMES, R_COUNT, PYTHON_FIELDS) < 0 ||
+        check_names(config, "python_fields", PYTHON_FIELDS, -1, NULL) < 0) {
+        return -1;
+    }
+    /* Feature matrix. */
+    PyObject *feature_columns = config_item(config, "feature_columns");
+    if (feature_columns == NULL) {
+        return -1;
+    }
+    if (!PyDict_Check(feature_columns)) {
+        PyErr_SetString(PyExc_TypeError, "feature_columns: expected a dict");
+        return -1;
+    }
+    st->n_features = PyDict_Size(feature_columns);
+    Py_ssize_t nf = st->n_features;
+    if (check_names(config, "derived", DERIVED_NAMES, D_COUNT, NULL) < 0 ||
+        check_names(config, "context_features", CONTEXT_NAMES, X_COUNT, NULL) < 0) {
+        return -1;
+    }
+    for (int d = 0; d < D_COUNT; d++) {
+        if (column_of(feature_columns, DERIVED_NAMES[d], nf, &st->derived[d]) < 0) {
+            return -1;
+        }
+    }
+    for (int x = 0; x < X_COUNT; x++) {
+        if (column_of(feature_columns, CONTEXT_NAMES[x], nf, &st->context[x]) < 0) {
+            return -1;
+        }
+    }
+    if (column_of(feature_columns, "closes", nf, &st->closes_out) < 0 ||
+        column_of(feature_columns, "open_lower_prose", nf, &st->open_prose_out) < 0 ||
+        config_columns(config, "copied_out", nf, &st->copied_out) < 0 ||
+        config_columns(config, "copied_raw", st->raw_width, &st->copied_raw) < 0 ||
+        config_columns(config, "credit_out", nf, &st->credit_out) < 0 ||
+        config_columns(config, "neighbour_src", nf, &st->neighbour_src) < 0 ||
+        config_columns(config, "neighbour_prev", nf, &st->neighbour_prev) < 0 ||
+        config_columns(config, "neighbour_next", nf, &st->neighbour_next) < 0) {
+        return -1;
+    }
+    if (st->copied_out.count != st->copied_raw.count ||
+        st->neighbour_src.count != st->neighbour_prev.count ||
+        st->neighbour_src.count != st->neighbour_next.count) {
+        PyErr_SetString(PyExc_ValueError, "column lists of different lengths");
+        return -1;
+    }
+    PyObject *log_26 = config_item(config, "log_26");
+    if (log_26 == NULL) {
+        return -1;
+    }
+    st->log_26 = PyFloat_AsDouble(log_26);
+    if (st->log_26 == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    /* Every column of a feature row is filled exactly once. */
+    char *covered = PyMem_Calloc(nf ? (size_t)nf : 1, 1);
+    if (covered == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int bad = cover(covered, st->derived, D_COUNT) < 0 || cover(covered, st->context, X_COUNT) < 0 ||
+              cover(covered, st->copied_out.items, st->copied_out.count) < 0 ||
+              cover(covered, st->credit_out.items, st->credit_out.count) < 0 ||
+              cover(covered, st->neighbour_prev.items, st->neighbour_prev.count) < 0 ||
+              cover(covered, st->neighbour_next.items, st->neighbour_next.count) < 0;
+    for (Py_ssize_t c = 0; !bad && c < nf; c++) {
+        if (!covered[c]) {
+            PyErr_Format(PyExc_ValueError, "feature column %zd is not computed by the compiled features", c);
+            bad = 1;
+        }
+    }
+    PyMem_Free(covered);
+    if (bad) {
+        return -1;
+    }
+    /* Ending styles: the strings the Python path uses, so that endings compare alike. */
+    PyObject *styles = config_item(config, "endings");
+    if (styles == NULL) {
+        return -1;
+    }
+    if (!PyTuple_Check(styles) || PyTuple_GET_SIZE(styles) != 3) {
+        PyErr_SetString(PyExc_ValueError, "endings: expected (closed, open, open_long)");
+        return -1;
+    }
+    st->closed = Py_NewRef(PyTuple_GET_ITEM(styles, 0));
+    st->open = Py_NewRef(PyTuple_GET_ITEM(styles, 1));
+    st->open_long = Py_NewRef(PyTuple_GET_ITEM(styles, 2));
+    st->lower_name = PyUnicode_InternFromString("lower");
+    if (st->lower_name == NULL) {
+        return -1;
+    }
+    st->ready = 1;
+    return 0;
+}
+
+static PyObject *setup(PyObject *module, PyObject *config)
+{
+    State fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    if (setup_state(&fresh, config) < 0) {
+        state_free(&fresh);
+        return NULL;
+    }
+    fresh.generation = S.generation;
+    state_free(&S);
+    S = fresh;
+    Py_RETURN_NONE;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * block_values: the raw values of every block
+ */
+
+typedef struct {
+    Py_ssize_t start; /* offset in Pass.low */
+    Py_ssize_t len;
+    Py_ssize_t block;
+    uint64_t hash;
+    Py_ssize_t kind; /* distinct-word number (near_copies) */
+} Word;
+
+/* Buffers of one block_values call. */
+typedef struct {
+    Py_UCS4 *text; /* the current block's text */
+    Py_ssize_t text_cap;
+    Py_UCS4 *part; /* the lowered head or tail of the current block, when it has to be lowered apart */
+    Py_ssize_t part_cap;
+    Py_UCS4 *low; /* every block's lowered text, one after the other */
+    Py_ssize_t low_len, low_cap;
+    Py_ssize_t *low_start, *low_size; /* per block */
+    Word *words;                      /* the words of the lowered texts */
+    Py_ssize_t n_words, words_cap;
+    Py_ssize_t *word_first, *word_count; /* per block */
+} Pass;
+
+static void pass_free(Pass *p)
+{
+    PyMem_Free(p->text);
+    PyMem_Free(p->part);
+    PyMem_Free(p->low);
+    PyMem_Free(p->low_start);
+    PyMem_Free(p->low_size);
+    PyMem_Free(p->words);
+    PyMem_Free(p->word_first);
+    PyMem_Free(p->word_count);
+}
+
+/* Appends str.lower() of s[start:end] to the buffer *buf at *len (growing it). ASCII text is lowered
+ * here; other text by str.lower itself, which alone knows the full case mappings (İ -> i̇). */
+static int append_lower(PyObject *s, Py_ssize_t start, Py_ssize_t end, Py_UCS4 **buf, Py_ssize_t *len,
+                        Py_ssize_t *cap)
+{
+    if (PyUnicode_IS_ASCII(s)) {
+        const Py_UCS1 *data = PyUnicode_1BYTE_DATA(s);
+        if (reserve((void **)buf, cap, *len + (end - start), sizeof(Py_UCS4)) < 0) {
+            return -1;
+        }
+        Py_UCS4 *out = *buf + *len;
+        for (Py_ssize_t i = start; i < end; i++) {
+            Py_UCS1 c = data[i];
+            *out++ = (c >= 'A' && c <= 'Z') ? (Py_UCS4)(c + 32) : (Py_UCS4)c;
+        }
+        *len += end - start;
+        return 0;
+    }
+    PyObject *part = (start == 0 && end == PyUnicode_GET_LENGTH(s)) ? Py_NewRef(s)
+                                                                     : PyUnicode_Substring(s, start, end);
+    if (part == NULL) {
+        return -1;
+    }
+    PyObject *lowered = PyObject_CallMethodNoArgs(part, S.lower_name);
+    Py_DECREF(part);
+    if (lowered == NULL) {
+        return -1;
+    }
+    if (!PyUnicode_Check(lowered)) {
+        Py_DECREF(lowered);
+        PyErr_SetString(PyExc_TypeError, "str.lower() did not return a str");
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(lowered);
+    if (reserve((void **)buf, cap, *len + n + 1, sizeof(Py_UCS4)) < 0 ||
+        PyUnicode_AsUCS4(lowered, *buf + *len, n + 1, 0) == NULL) {
+        Py_DECREF(lowered);
+        return -1;
+    }
+    Py_DECREF(lowered);
+    *len += n;
+    return 0;
+}
+
+/* Records a word of the lowered texts: len characters at start in p->low, in block b. */
+static int add_word(Pass *p, Py_ssize_t b, Py_ssize_t start, Py_ssize_t len)
+{
+    if (reserve((void **)&p->words, &p->words_cap, p->n_words + 1, sizeof(Word)) < 0) {
+        return -1;
+    }
+    Word *w = &p->words[p->n_words++];
+    w->start = start;
+    w->len = len;
+    w->block = b;
+    w->hash = hash_chars(p->low + start, len);
+    w->kind = -1;
+    return 0;
+}
+
+/* Block numbers for each raw field that Python computes with the signal patterns. */
+enum { G_LABEL, G_CREDIT, G_TAIL, G_DATE, G_BOILERPLATE, G_BYLINE, G_PHOTO, G_COUNT };
+
+static int gate(PyObject **gates, int which, Py_ssize_t block)
+{
+    PyObject *number = PyLong_FromSsize_t(block);
+    if (number == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(gates[which], number);
+    Py_DECREF(number);
+    return failed;
+}
+
+/* The raw values of block b (text s) into row, its ending style into endings, its words into p. */
+static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject *endings, PyObject **gates)
+{
+    const State *st = &S;
+    const Py_ssize_t *col = st->raw;
+    Py_ssize_t L = PyUnicode_GET_LENGTH(s);
+    int ascii = PyUnicode_IS_ASCII(s);
+
+    if (reserve((void **)&p->text, &p->text_cap, L + 1, sizeof(Py_UCS4)) < 0 ||
+        PyUnicode_AsUCS4(s, p->text, L + 1, 0) == NULL) {
+        return -1;
+    }
+    const Py_UCS4 *t = p->text;
+
+    /* The lowered text, kept for near-copies. */
+    p->low_start[b] = p->low_len;
+    if (append_lower(s, 0, L, &p->low, &p->low_len, &p->low_cap) < 0) {
+        return -1;
+    }
+    p->low_size[b] = p->low_len - p->low_start[b];
+
+    /* Words of the text (str.split()): how many, title case and capitals among the first head_words,
+     * and whether the first is a determiner. Lowering ASCII text moves no whitespace, so there the
+     * words of the lowered text (for near-copies) are found in the same pass. */
+    Py_ssize_t n_words = 0, title = 0, upper = 0;
+    int determiner = 0;
+    Py_ssize_t pos = 0, ws, we;
+    const Py_ssize_t low_start = p->low_start[b];
+    p->word_first[b] = p->n_words;
+    while (next_word(t, L, &pos, &ws, &we)) {
+        if (ascii && add_word(p, b, low_start + ws, we - ws) < 0) {
+            return -1;
+        }
+        if (n_words < st->head_words) {
+            title += is_title(t + ws, we - ws);
+            upper += is_upper(t + ws, we - ws);
+        }
+        if (n_words == 0) {
+            WordEntry *e = word_lookup(&st->words, t + ws, we - ws);
+            determiner = e != NULL && HAS(e->roles, ROLE_DETERMINER);
+        }
+        n_words++;
+    }
+    Py_ssize_t n = n_words ? n_words : 1;
+    Py_ssize_t head_count = n_words < st->head_words ? n_words : st->head_words;
+    Py_ssize_t hn = head_count ? head_count : 1;
+    int is_short = n <= 25;
+
+    /* Words of the lowered text (near-copies), when it is not ASCII. */
+    if (!ascii) {
+        Py_ssize_t low_end = low_start + p->low_size[b];
+        pos = low_start;
+        while (next_word(p->low, low_end, &pos, &ws, &we)) {
+            if (add_word(p, b, ws, we - ws) < 0) {
+                return -1;
+            }
+        }
+    }
+    p->word_count[b] = p->n_words - p->word_first[b];
+
+    /* Ends and starts: text.rstrip(closers), the first and last characters. */
+    Py_ssize_t k = L;
+    while (k > 0 && in_chars(&st->closers, t[k - 1])) {
+        k--;
+    }
+    int closes = k > 0 && in_chars(&st->sentence_end, t[k - 1]);
+    int ends_question = k > 0 && t[k - 1] == '?';
+    Py_UCS4 first = t[0], last = t[L - 1];
+    /* A date stamp (DATE_STAMP) has a digit just before a slash or a dash. */
+    int multi_line = 0, digit_dash = 0;
+    for (Py_ssize_t i = 0; i < L; i++) {
+        Py_UCS4 c = t[i];
+        multi_line |= c == '\n';
+        if ((c == '/' || c == '-') && i > 0 && !digit_dash) {
+            Py_UCS4 d = t[i - 1];
+            digit_dash = (d >= '0' && d <= '9') || (d > 127 && Py_UNICODE_ISDECIMAL(d));
+        }
+    }
+    int sentences = count_breaks(t, L < 1000 ? L : 1000, 1, 6);
+
+    /* Characters of the head. */
+    Py_ssize_t H = L < st->head ? L : st->head;
+    Py_ssize_t quotes = 0, commas = 0;
+    int at_sign = 0, copyright = 0, digit = 0;
+    for (Py_ssize_t i = 0; i < H; i++) {
+        Py_UCS4 c = t[i];
+        quotes += c == '"' || c == 0x201C;
+        quotes += c == ' ' && i + 1 < H && (t[i + 1] == '\'' || t[i + 1] == 0x2018);
+        commas += c == ',';
+        at_sign |= c == '@';
+        copyright |= c == 0xA9;
+        digit |= (c >= '0' && c <= '9') || (c > 127 && Py_UNICODE_ISDECIMAL(c));
+    }
+
+    /* The lowered head: head.lower(). For ASCII text, and text no longer than the head, it is the start
+     * of the lowered text; otherwise the head is lowered on its own (lowering is not always per
+     * character: a final sigma depends on what follows). */
+    const Py_UCS4 *low;
+    Py_ssize_t LH;
+    if (ascii || L <= st->head) {
+        low = p->low + p->low_start[b];
+        LH = ascii ? H : p->low_size[b];
+    }
+    else {
+        Py_ssize_t part_len = 0;
+        if (append_lower(s, 0, H, &p->part, &part_len, &p->part_cap) < 0) {
+            return -1;
+        }
+        low = p->part;
+        LH = part_len;
+    }
+
+    /* Tokens of the lowered head (signals.WORD) against the word sets: sets held, distinct past and
+     * present words, and articles counted with repeats. "-ed" and "-ing" before a space, comma or full
+     * stop (low.count("ed ") + ...) end a token, so they are counted at token ends. */
+    unsigned roles = 0;
+    Py_ssize_t past = 0, present = 0, articles = 0, ed = 0, ing = 0;
+    uint64_t generation = ++S.generation;
+    for (Py_ssize_t i = 0; i < LH;) {
+        if (!is_token_char(low[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t start = i;
+        while (i < LH && is_token_char(low[i])) {
+            i++;
+        }
+        if (i < LH && (low[i] == ' ' || low[i] == ',' || low[i] == '.')) {
+            Py_ssize_t len = i - start;
+            ed += len >= 2 && low[i - 2] == 'e' && low[i - 1] == 'd';
+            ing += len >= 3 && low[i - 3] == 'i' && low[i - 2] == 'n' && low[i - 1] == 'g';
+        }
+        WordEntry *e = word_lookup(&st->words, low + start, i - start);
+        if (e == NULL) {
+            continue;
+        }
+        roles |= e->roles;
+        articles += HAS(e->roles, ROLE_ARTICLE);
+        if (e->seen != generation) {
+            e->seen = generation;
+            past += HAS(e->roles, ROLE_PAST);
+            present += HAS(e->roles, ROLE_PRESENT);
+        }
+    }
+    int url = at_sign || contains_any(low, LH, &st->url_needles);
+    int position_cue = contains_char(low, LH, '(') && contains_any(low, LH, &st->position_cues);
+    int furniture = HAS(roles, ROLE_FURNITURE) ||
+                    (n <= 40 && (copyright || (HAS(roles, ROLE_FURNITURE_START) &&
+                                               contains_any(low, LH, &st->furniture_phrases))));
+    int photo_gate = contains_any(low, LH, &st->photo_gates);
+
+    /* Gates of the credit patterns: a bracket at the end, a slash in the tail, or a credit word among
+     * the tokens of the lowered last tail_tokens characters. */
+    Py_ssize_t T = L < st->tail ? L : st->tail;
+    const Py_UCS4 *tail = t + (L - T);
+    int credit_gate = last == ')' || last == ']' || contains_char(tail, T, '/');
+    if (!credit_gate) {
+        Py_ssize_t TT = L < st->tail_tokens ? L : st->tail_tokens;
+        const Py_UCS4 *tail_low;
+        Py_ssize_t tail_len;
+        if (ascii || TT == L) {
+            tail_low = p->low + p->low_start[b] + (ascii ? L - TT : 0);
+            tail_len = ascii ? TT : p->low_size[b];
+        }
+        else {
+            tail_len = 0;
+            if (append_lower(s, L - TT, L, &p->part, &tail_len, &p->part_cap) < 0) {
+                return -1;
+            }
+            tail_low = p->part;
+        }
+        for (Py_ssize_t i = 0; i < tail_len && !credit_gate;) {
+            if (!is_token_char(tail_low[i])) {
+                i++;
+                continue;
+            }
+            Py_ssize_t start = i;
+            while (i < tail_len && is_token_char(tail_low[i])) {
+                i++;
+            }
+            WordEntry *e = word_lookup(&st->words, tail_low + start, i - start);
+            credit_gate = e != NULL && HAS(e->roles, ROLE_CREDIT_TRIGGER);
+        }
+    }
+
+    row[col[R_N]] = (double)n;
+    row[col[R_CLOSES]] = closes;
+    row[col[R_ENDS_QUOTE]] = in_chars(&st->close_quotes, last);
+    row[col[R_ENDS_COLON]] = last == ':';
+    row[col[R_ENDS_PAREN]] = last == ')' || last == ']';
+    row[col[R_ENDS_DIGIT]] = Py_UNICODE_ISDIGIT(last) != 0;
+    row[col[R_SENTENCES]] = sentences;
+    row[col[R_MULTI_LINE]] = multi_line;
+    row[col[R_STARTS_LOWER]] = Py_UNICODE_ISLOWER(first) != 0;
+    row[col[R_STARTS_DIGIT]] = Py_UNICODE_ISDIGIT(first) != 0;
+    row[col[R_STARTS_QUOTE]] = in_chars(&st->open_quotes, first);
+    row[col[R_STARTS_BULLET]] = in_chars(&st->bullets, first);
+    row[col[R_STARTS_BY]] = L >= 3 && t[0] == 'B' && t[1] == 'y' && t[2] == ' ';
+    row[col[R_PICTURED]] = HAS(roles, ROLE_PICTURED);
+    row[col[R_POSITION_CUE]] = position_cue;
+    row[col[R_VIDEO_CUE]] = HAS(roles, ROLE_VIDEO);
+    row[col[R_QUOTES]] = (double)(quotes < 4 ? quotes : 4);
+    row[col[R_REPORTING]] = HAS(roles, ROLE_REPORTING);
+    row[col[R_PERSONAL]] = HAS(roles, ROLE_PERSONAL);
+    row[col[R_PAST]] = (double)(past + ed);
+    row[col[R_PRESENT]] = (double)present;
+    row[col[R_TITLE_CASE]] = (double)title / (double)hn;
+    row[col[R_ALL_CAPS]] = (double)upper / (double)hn;
+    row[col[R_DIGITS]] = digit;
+    row[col[R_DATE_WORDS]] = HAS(roles, ROLE_DATE);
+    row[col[R_URL]] = url;
+    row[col[R_FURNITURE]] = furniture;
+    row[col[R_STARTS_DETERMINER]] = determiner;
+    row[col[R_ARTICLE_WORDS]] = (double)articles / (double)hn;
+    row[col[R_COMMAS]] = (double)(commas < 4 ? commas : 4);
+    row[col[R_ING_WORDS]] = (double)(ing < 3 ? ing : 3);
+    row[col[R_ENDS_QUESTION]] = ends_question;
+
+    PyObject *ending = closes ? st->closed : n >= 9 ? st->open_long : st->open;
+    PyList_SET_ITEM(endings, b, Py_NewRef(ending));
+
+    /* Blocks for the patterns (each gate is a necessary condition of its pattern matching). */
+    /* LABEL_PREFIX opens with [A-Z0-9] and has its colon in the first 45 characters. */
+    int label_gate = ((first >= 'A' && first <= 'Z') || (first >= '0' && first <= '9')) &&
+                     contains_char(t, L < 45 ? L : 45, ':');
+    int tail_gate = !closes && tail_phrase_possible(tail, T);
+    int byline_gate = is_short && ((L >= 2 && t[0] == 'B' && t[1] == 'y') || Py_UNICODE_ISDIGIT(first) ||
+                                   Py_UNICODE_ISSPACE(first));
+    if ((label_gate && gate(gates, G_LABEL, b) < 0) || (credit_gate && gate(gates, G_CREDIT, b) < 0) ||
+        (tail_gate && gate(gates, G_TAIL, b) < 0) ||
+        (is_short && digit_dash && gate(gates, G_DATE, b) < 0) ||
+        (L <= 40 && gate(gates, G_BOILERPLATE, b) < 0) || (byline_gate && gate(gates, G_BYLINE, b) < 0) ||
+        (photo_gate && gate(gates, G_PHOTO, b) < 0)) {
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    Py_ssize_t count; /* occurrences in the article */
+    Py_ssize_t first; /* a word with this text */
+    Py_ssize_t holders_start, holders_count, last_block;
+    int key;
+} Kind;
+
+typedef struct {
+    Py_ssize_t block, word, key;
+} Probe;
+
+/* Near-copies, as _near_copies_fast finds them: three five-word probes (start, middle, end) of each
+ * block of 6 to near_copy_max_words words are looked for in the lowered texts of the blocks that hold
+ * the probe's rarest middle word; a probe whose middle words are not all repeated cannot occur twice. */
+static int near_copies(Pass *p, Py_ssize_t count, double *raw, Py_ssize_t width)
+{
+    const Py_ssize_t max_words = S.near_copy_max_words;
+    Py_ssize_t eligible = 0;
+    for (Py_ssize_t b = 0; b < count; b++) {
+        eligible += p->word_count[b] >= 6 && p->word_count[b] <= max_words;
+    }
+    if (eligible == 0) {
+        return 0;
+    }
+    int status = -1;
+    Py_ssize_t W = p->n_words;
+    size_t size = 16;
+    while (size < (size_t)W * 2) {
+        size *= 2;
+    }
+    Py_ssize_t *slots = PyMem_Malloc(size * sizeof(Py_ssize_t));
+    Kind *kinds = PyMem_Calloc((size_t)W, sizeof(Kind));
+    Probe *probes = PyMem_Malloc((size_t)eligible * 3 * sizeof(Probe));
+    Py_ssize_t *holders = NULL, *hits = NULL;
+    Py_UCS4 *needle = NULL;
+    Py_ssize_t needle_cap = 0;
+    if (slots == NULL || kinds == NULL || probes == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* Distinct words and their counts. */
+    size_t mask = size - 1;
+    for (size_t i = 0; i < size; i++) {
+        slots[i] = -1;
+    }
+    Py_ssize_t n_kinds = 0;
+    for (Py_ssize_t w = 0; w < W; w++) {
+        Word *word = &p->words[w];
+        const Py_UCS4 *chars = p->low + word->start;
+        size_t at = (size_t)word->hash & mask;
+        for (;; at = (at + 1) & mask) {
+            Py_ssize_t k = slots[at];
+            if (k < 0) {
+                slots[at] = n_kinds;
+                kinds[n_kinds].first = w;
+                kinds[n_kinds].last_block = -1;
+                word->kind = n_kinds++;
+                break;
+            }
+            Word *other = &p->words[kinds[k].first];
+            if (other->hash == word->hash && other->len == word->len &&
+                memcmp(p->low + other->start, chars, (size_t)word->len * sizeof(Py_UCS4)) == 0) {
+                word->kind = k;
+                break;
+            }
+        }
+        kinds[word->kind].count++;
+    }
+    /* Probes whose middle words all occur more than once, each with its rarest (first of equals). */
+    Py_ssize_t n_probes = 0;
+    for (Py_ssize_t b = 0; b < count; b++) {
+        Py_ssize_t words = p->word_count[b];
+        if (words < 6 || words > max_words) {
+            continue;
+        }
+        Py_ssize_t offsets[3] = {0, (words - 5) / 2, words - 5};
+        for (int o = 0; o < 3; o++) {
+            Py_ssize_t w = p->word_first[b] + offsets[o];
+            Py_ssize_t a = p->words[w + 1].kind, m = p->words[w + 2].kind, c = p->words[w + 3].kind;
+            Py_ssize_t ca = kinds[a].count, cm = kinds[m].count, cc = kinds[c].count;
+            if (ca > 1 && cm > 1 && cc > 1) {
+                Py_ssize_t key = (ca <= cm && ca <= cc) ? a : (cm <= cc ? m : c);
+                kinds[key].key = 1;
+                probes[n_probes].block = b;
+                probes[n_probes].word = w;
+                probes[n_probes].key = key;
+                n_probes++;
+            }
+        }
+    }
+    if (n_probes == 0) {
+        status = 0;
+        goto done;
+    }
+    /* The blocks holding each key word, in order (counted, then filled). */
+    Py_ssize_t n_holders = 0;
+    for (Py_ssize_t w = 0; w < W; w++) {
+        Kind *kind = &kinds[p->words[w].kind];
+        if (kind->key && kind->last_block != p->words[w].block) {
+            kind->last_block = p->words[w].block;
+            kind->holders_count++;
+            n_holders++;
+        }
+    }
+    holders = PyMem_Malloc((size_t)(n_holders ? n_holders : 1) * sizeof(Py_ssize_t));
+    hits = PyMem_Calloc((size_t)count, sizeof(Py_ssize_t));
+    if (holders == NULL || hits == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t next = 0;
+    for (Py_ssize_t k = 0; k < n_kinds; k++) {
+        if (kinds[k].key) {
+            kinds[k].holders_start = next;
+            next += kinds[k].holders_count;
+            kinds[k].holders_count = 0;
+            kinds[k].last_block = -1;
+        }
+    }
+    for (Py_ssize_t w = 0; w < W; w++) {
+        Kind *kind = &kinds[p->words[w].kind];
+        if (kind->key && kind->last_block != p->words[w].block) {
+            kind->last_block = p->words[w].block;
+            holders[kind->holders_start + kind->holders_count++] = p->words[w].block;
+        }
+    }
+    /* Each probe: its five words joined by single spaces, counted in the holders until found twice. */
+    for (Py_ssize_t i = 0; i < n_probes; i++) {
+        const Probe *probe = &probes[i];
+        Py_ssize_t length = 4;
+        for (int j = 0; j < 5; j++) {
+            length += p->words[probe->word + j].len;
+        }
+        if (reserve((void **)&needle, &needle_cap, length, sizeof(Py_UCS4)) < 0) {
+            goto done;
+        }
+        Py_ssize_t at = 0;
+        for (int j = 0; j < 5; j++) {
+            const Word *word = &p->words[probe->word + j];
+            if (j) {
+                needle[at++] = ' ';
+            }
+            memcpy(needle + at, p->low + word->start, (size_t)word->len * sizeof(Py_UCS4));
+            at += word->len;
+        }
+        Needle prep;
+        needle_prepare(&prep, needle, length);
+        const Kind *key = &kinds[probe->key];
+        Py_ssize_t total = 0;
+        for (Py_ssize_t h = 0; h < key->holders_count; h++) {
+            Py_ssize_t block = holders[key->holders_start + h];
+            total += find_count(p->low + p->low_start[block], p->low_size[block], needle, length, &prep,
+                                2 - total);
+            if (total > 1) {
+                hits[probe->block]++;
+                break;
+            }
+        }
+    }
+    for (Py_ssize_t b = 0; b < count; b++) {
+        if (hits[b]) {
+            raw[b * width + S.raw[R_NEAR_COPY]] = (double)hits[b] / 3.0;
+            raw[b * width + S.raw[R_NEAR_COPIED]] = hits[b] == 3 ? 1.0 : 0.0;
+        }
+    }
+    status = 0;
+done:
+    PyMem_Free(slots);
+    PyMem_Free(kinds);
+    PyMem_Free(probes);
+    PyMem_Free(holders);
+    PyMem_Free(hits);
+    PyMem_Free(needle);
+    return status;
+}
+
+/* A C-contiguous 2-d float64 buffer of shape (rows, cols). */
+static int matrix_buffer(PyObject *obj, Py_buffer *view, Py_ssize_t rows, Py_ssize_t cols, int writable,
+                         const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        return -1;
+    }
+    const char *format = view->format ? view->format : "B";
+    int is_double = strcmp(format, "d") == 0 || strcmp(format, "=d") == 0 || strcmp(format, "@d") == 0;
+#if PY_LITTLE_ENDIAN
+    is_double |= strcmp(format, "<d") == 0;
+#else
+    is_double |= strcmp(format, ">d") == 0;
+#endif
+    if (!is_double || view->itemsize != (Py_ssize_t)sizeof(double) || view->ndim != 2 ||
+        view->shape[0] != rows || view->shape[1] != cols) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous float64 array of shape (%zd, %zd)", what,
+                     rows, cols);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *not_ready(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "captionset.classify._speedups.setup() was not called");
+    return NULL;
+}
+
+/* block_values(texts, raw) -> (endings, label, credit, tail, date, boilerplate, byline, photo) | None
+ *
+ * Fills this module's columns of raw (zeros, blocks x raw fields) and returns each block's ending style
+ * and, for each pattern field, the blocks that Python has to look at. None (raw untouched): a block is
+ * empty or not an exact str, which the Python path handles (and reports) itself. */
+static PyObject *block_values(PyObject *module, PyObject *args)
+{
+    PyObject *texts_obj, *raw_obj;
+    if (!PyArg_ParseTuple(args, "OO:block_values", &texts_obj, &raw_obj)) {
+        return NULL;
+    }
+    if (!S.ready) {
+        return not_ready();
+    }
+    PyObject *texts = PySequence_Fast(texts_obj, "texts must be a sequence of str");
+    if (texts == NULL) {
+        return NULL;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(texts);
+    for (Py_ssize_t b = 0; b < count; b++) {
+        PyObject *s = PySequence_Fast_GET_ITEM(texts, b);
+        if (!PyUnicode_CheckExact(s) || PyUnicode_GET_LENGTH(s) == 0) {
+            Py_DECREF(texts);
+            Py_RETURN_NONE;
+        }
+    }
+    Py_buffer view;
+    if (matrix_buffer(raw_obj, &view, count, S.raw_width, 1, "raw") < 0) {
+        Py_DECREF(texts);
+        return NULL;
+    }
+    PyObject *result = NULL, *endings = NULL, *gates[G_COUNT] = {NULL};
+    Pass p;
+    memset(&p, 0, sizeof(p));
+    size_t per_block = (size_t)(count ? count : 1);
+    p.low_start = PyMem_Malloc(per_block * sizeof(Py_ssize_t));
+    p.low_size = PyMem_Malloc(per_block * sizeof(Py_ssize_t));
+    p.word_first = PyMem_Malloc(per_block * sizeof(Py_ssize_t));
+    p.word_count = PyMem_Malloc(per_block * sizeof(Py_ssize_t));
+    if (p.low_start == NULL || p.low_size == NULL || p.word_first == NULL || p.word_count == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    endings = PyList_New(count);
+    if (endings == NULL) {
+        goto done;
+    }
+    for (int g = 0; g < G_COUNT; g++) {
+        if ((gates[g] = PyList_New(0)) == NULL) {
+            goto done;
+        }
+    }
+    double *raw = view.buf;
+    for (Py_ssize_t b = 0; b < count; b++) {
+        /* The list stays valid: block_pass runs no Python code that could change it (str.lower only). */
+        PyObject *s = PySequence_Fast_GET_ITEM(texts, b);
+        if (block_pass(&p, b, s, raw + b * S.raw_width, endings, gates) < 0) {
+            goto done;
+        }
+    }
+    if (near_copies(&p, count, raw, S.raw_width) < 0) {
+        goto done;
+    }
+    result = PyTuple_New(1 + G_COUNT);
+    if (result == NULL) {
+        goto done;
+    }
+    PyTuple_SET_ITEM(result, 0, endings);
+    endings = NULL;
+    for (int g = 0; g < G_COUNT; g++) {
+        PyTuple_SET_ITEM(result, 1 + g, gates[g]);
+        gates[g] = NULL;
+    }
+done:
+    /* An unfilled slot of endings is NULL, which list deallocation allows. */
+    Py_XDECREF(endings);
+    for (int g = 0; g < G_COUNT; g++) {
+        Py_XDECREF(gates[g]);
+    }
+    pass_free(&p);
+    PyBuffer_Release(&view);
+    Py_DECREF(texts);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * assemble: the feature matrix from the raw values
+ */
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Is the ending style one of the three plain ones ("closed", "open", "open_long")? -1 on error. */
+static int plain_ending(PyObject *ending)
+{
+    PyObject *plain[3] = {S.closed, S.open, S.open_long};
+    for (int i = 0; i < 3; i++) {
+        int same = ending == plain[i] ? 1 : PyObject_RichCompareBool(plain[i], ending, Py_EQ);
+        if (same != 0) {
+            return same;
+        }
+    }
+    return 0;
+}
+
+/* Base block features of one row, as derive_block_features computes them (log_words is filled). */
+static void derive_row(const double *x, double *o)
+{
+    const State *st = &S;
+    const Py_ssize_t *r = st->raw, *d = st->derived;
+    for (Py_ssize_t i = 0; i < st->copied_out.count; i++) {
+        o[st->copied_out.items[i]] = x[st->copied_raw.items[i]];
+    }
+    double kind = x[r[R_CREDIT_KIND]];
+    for (Py_ssize_t i = 0; i < st->credit_out.count; i++) {
+        o[st->credit_out.items[i]] = kind == (double)(i + 1);
+    }
+    double n = x[r[R_N]], closes = x[r[R_CLOSES]], is_open = 1.0 - closes;
+    double title = x[r[R_TITLE_CASE]], present = x[r[R_PRESENT]], past = x[r[R_PAST]];
+    double article_words = x[r[R_ARTICLE_WORDS]];
+    int mid = n >= 9 && n <= 25, long_mid = n >= 26 && n <= 60;
+    double ends_open = is_open * (1.0 - x[r[R_ENDS_COLON]]) * (1.0 - x[r[R_ENDS_PAREN]]) *
+                       (1.0 - x[r[R_ENDS_QUOTE]]);
+    double open_prose = ends_open * (double)(n >= 9) * (double)(title < 0.4) *
+                        (double)(article_words > 0) * (1.0 - x[r[R_STARTS_BULLET]]) *
+                        (double)(x[r[R_ALL_CAPS]] < 0.3) * (1.0 - x[r[R_FURNITURE]]) *
+                        (1.0 - x[r[R_URL]]);
+    o[d[D_WORDS_LE3]] = n <= 3;
+    o[d[D_WORDS_LE8]] = n <= 8;
+    o[d[D_WORDS_9_25]] = mid;
+    o[d[D_WORDS_26_60]] = long_mid;
+    o[d[D_WORDS_GT60]] = n > 60;
+    o[d[D_ENDS_OPEN]] = ends_open;
+    o[d[D_SENTENCES]] = x[r[R_SENTENCES]] / 3.0;
+    o[d[D_QUOTES]] = x[r[R_QUOTES]] / 4.0;
+    o[d[D_PAST]] = (past < 4.0 ? past : 4.0) / 4.0;
+    o[d[D_PRESENT]] = (present < 4.0 ? present : 4.0) / 4.0;
+    o[d[D_COMMAS]] = x[r[R_COMMAS]] / 4.0;
+    o[d[D_ING_WORDS]] = x[r[R_ING_WORDS]] / 3.0;
+    o[d[D_ARTICLE_WORDS]] = (article_words < 0.25 ? article_words : 0.25) * 4.0;
+    o[d[D_OPEN_LE8]] = is_open * (double)(n <= 8);
+    o[d[D_OPEN_9_25]] = is_open * (double)mid;
+    o[d[D_OPEN_26_60]] = is_open * (double)long_mid;
+    o[d[D_OPEN_PRESENT]] = is_open * (double)(present > 0);
+    o[d[D_OPEN_NO_VERBS]] = is_open * (double)(past == 0 && present == 0);
+    o[d[D_CLOSED_LE8]] = closes * (double)(n <= 8);
+    o[d[D_OPEN_TITLE_CASE]] = is_open * title;
+    o[d[D_OPEN_LOWER_PROSE]] = open_prose;
+    o[d[D_SHORT_QUESTION]] = x[r[R_ENDS_QUESTION]] > 0 && n <= 14;
+}
+
+/* assemble(raw, endings, out): the feature matrix of one article (at least one block) into out
+ * (zeros, blocks x features, with the log_words column filled), as assemble_features_python. */
+static PyObject *assemble(PyObject *module, PyObject *args)
+{
+    PyObject *raw_obj, *endings_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOO:assemble", &raw_obj, &endings_obj, &out_obj)) {
+        return NULL;
+    }
+    if (!S.ready) {
+        return not_ready();
+    }
+    const State *st = &S;
+    PyObject *endings = PySequence_Fast(endings_obj, "endings must be a sequence");
+    if (endings == NULL) {
+        return NULL;
+    }
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(endings);
+    if (count == 0) {
+        Py_DECREF(endings);
+        PyErr_SetString(PyExc_ValueError, "assemble() needs at least one block");
+        return NULL;
+    }
+    Py_buffer raw_view, out_view;
+    if (matrix_buffer(raw_obj, &raw_view, count, st->raw_width, 0, "raw") < 0) {
+        Py_DECREF(endings);
+        return NULL;
+    }
+    if (matrix_buffer(out_obj, &out_view, count, st->n_features, 1, "out") < 0) {
+        PyBuffer_Release(&raw_view);
+        Py_DECREF(endings);
+        return NULL;
+    }
+    PyObject *result = NULL, *counts = NULL;
+    double *lengths = PyMem_Malloc((size_t)count * sizeof(double));
+    Py_ssize_t *runs = PyMem_Malloc((size_t)count * sizeof(Py_ssize_t));
+    if (lengths == NULL || runs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double *raw = raw_view.buf;
+    double *out = out_view.buf;
+    const Py_ssize_t NF = st->n_features;
+    const Py_ssize_t log_col = st->derived[D_LOG_WORDS], closes_col = st->closes_out;
+    const Py_ssize_t prose_col = st->open_prose_out;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        derive_row(raw + i * st->raw_width, out + i * NF);
+    }
+    /* Article statistics (over the blocks after the first, the title's place). */
+    Py_ssize_t inner = count - 1 > 1 ? count - 1 : 1;
+    double open_sum = 0.0, credit_sum = 0.0, prose_group = 0.0;
+    Py_ssize_t n_lengths = 0, long_rows = 0, long_closed = 0;
+    for (Py_ssize_t i = 1; i < count; i++) {
+        const double *o = out + i * NF;
+        double closes = o[closes_col], log_words = o[log_col], open_prose = o[prose_col];
+        open_sum += 1.0 - closes;
+        double has_credit = 0.0;
+        for (Py_ssize_t c = 0; c < st->credit_out.count; c++) {
+            double v = o[st->credit_out.items[c]];
+            has_credit = c == 0 || v > has_credit ? v : has_credit;
+        }
+        credit_sum += has_credit;
+        if (closes != 0.0 && log_words > 2.3) {
+            lengths[n_lengths++] = log_words;
+        }
+        /* Long paragraphs (26+ words) that are not open prose: do the story's paragraphs close? */
+        if (log_words > st->log_26 && open_prose == 0.0) {
+            long_rows++;
+            long_closed += closes != 0.0;
+        }
+        prose_group += open_prose;
+    }
+    double open_share = open_sum / (double)inner;
+    double credit_share = credit_sum / (double)inner;
+    double typical = 3.0;
+    if (n_lengths) {
+        qsort(lengths, (size_t)n_lengths, sizeof(double), compare_doubles);
+        Py_ssize_t mid = n_lengths / 2;
+        typical = n_lengths % 2 ? lengths[mid] : (lengths[mid - 1] + lengths[mid]) / 2.0;
+    }
+    double story_closes = long_rows >= 3 ? (double)long_closed / (double)long_rows : 0.0;
+    double group = prose_group < 8.0 ? prose_group : 8.0;
+    /* How many blocks after the first share each credit ending style. */
+    counts = PyDict_New();
+    if (counts == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 1; i < count; i++) {
+        PyObject *ending = PySequence_Fast_GET_ITEM(endings, i);
+        int plain = plain_ending(ending);
+        if (plain < 0) {
+            goto done;
+        }
+        if (plain) {
+            continue;
+        }
+        PyObject *seen = PyDict_GetItemWithError(counts, ending);
+        if (seen == NULL && PyErr_Occurred()) {
+            goto done;
+        }
+        Py_ssize_t k = seen ? PyLong_AsSsize_t(seen) + 1 : 1;
+        PyObject *number = PyLong_FromSsize_t(k);
+        if (number == NULL) {
+            goto done;
+        }
+        int failed = PyDict_SetItem(counts, ending, number);
+        Py_DECREF(number);
+        if (failed < 0) {
+            goto done;
+        }
+    }
+    /* Runs of open blocks: each block's run length, carried back over the run. */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        int is_open = out[i * NF + closes_col] == 0.0;
+        runs[i] = is_open ? (i ? runs[i - 1] : 0) + 1 : 0;
+    }
+    for (Py_ssize_t i = count - 2; i >= 0; i--) {
+        if (out[i * NF + closes_col] == 0.0 && runs[i + 1] > runs[i]) {
+            runs[i] = runs[i + 1];
+        }
+    }
+    const Py_ssize_t *x = st->context;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        double *o = out + i * NF;
+        /* Neighbours: the previous and the next block's features (zeros at the ends). */
+        for (Py_ssize_t c = 0; c < st->neighbour_src.count; c++) {
+            Py_ssize_t src = st->neighbour_src.items[c];
+            o[st->neighbour_prev.items[c]] = i > 0 ? out[(i - 1) * NF + src] : 0.0;
+            o[st->neighbour_next.items[c]] = i + 1 < count ? out[(i + 1) * NF + src] : 0.0;
+        }
+        PyObject *ending = PySequence_Fast_GET_ITEM(endings, i);
+        double shared = 0.0;
+        int plain = plain_ending(ending);
+        if (plain < 0) {
+            goto done;
+        }
+        if (!plain) {
+            PyObject *seen = PyDict_GetItemWithError(counts, ending);
+            if (seen == NULL && PyErr_Occurred()) {
+                goto done;
+            }
+            Py_ssize_t k = (seen ? PyLong_AsSsize_t(seen) : 1) - 1;
+            if (k == -2 && PyErr_Occurred()) {
+                goto done;
+            }
+            shared = (double)(k < 6 ? k : 6) / 6.0;
+        }
+        int same = 0;
+        if (i > 0) {
+            same = PyObject_RichCompareBool(PySequence_Fast_GET_ITEM(endings, i - 1), ending, Py_EQ);
+        }
+        if (same == 0 && i + 1 < count) {
+            same = PyObject_RichCompareBool(ending, PySequence_Fast_GET_ITEM(endings, i + 1), Py_EQ);
+        }
+        if (same < 0) {
+            goto done;
+        }
+        double closes = o[closes_col], open_prose = o[prose_col];
+        o[x[X_REL_POSITION]] = (double)i / (double)inner;
+        o[x[X_IS_SECOND]] = i == 1;
+        o[x[X_IS_THIRD]] = i == 2;
+        o[x[X_NEAR_END]] = i >= count - 3;
+        o[x[X_IS_LAST]] = i == count - 1;
+        o[x[X_ARTICLE_OPEN_SHARE]] = open_share;
+        o[x[X_ARTICLE_CREDIT_SHARE]] = credit_share;
+        o[x[X_SAME_CREDIT_STYLE]] = shared;
+        o[x[X_OPEN_X_OPEN_SHARE]] = (1.0 - closes) * open_share;
+        o[x[X_REL_LENGTH]] = o[log_col] - typical;
+        o[x[X_NEIGHBOUR_SAME_ENDING]] = same;
+        o[x[X_NEXT_IS_END]] = i + 2 >= count;
+        o[x[X_RUN_OPEN]] = (double)(runs[i] < 6 ? runs[i] : 6) / 6.0;
+        o[x[X_OPEN_PROSE_X_STORY_CLOSES]] = open_prose * story_closes;
+        o[x[X_OPEN_PROSE_GROUP]] = open_prose * story_closes * group / 8.0;
+    }
+    result = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(counts);
+    PyMem_Free(lengths);
+    PyMem_Free(runs);
+    PyBuffer_Release(&out_view);
+    PyBuffer_Release(&raw_view);
+    Py_DECREF(endings);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * Module
+ */
+
+static PyMethodDef methods[] = {
+    {"setup", setup, METH_O,
+     "setup(config: dict) -> None\n\nWord sets, characters, phrases and column layouts from features.py."},
+    {"block_values", block_values, METH_VARARGS,
+     "block_values(texts, raw) -> tuple | None\n\nFill the compiled raw columns; return the ending styles "
+     "and the blocks each pattern field must look at."},
+    {"assemble", assemble, METH_VARARGS,
+     "assemble(raw, endings, out) -> None\n\nThe feature matrix from the raw values (log_words filled)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static void module_free(void *module)
+{
+    state_free(&S);
+}
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "captionset.classify._speedups",
+    .m_doc = "Compiled per-block features of captionset.classify.features (see features.py).",
+    .m_size = -1,
+    .m_methods = methods,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void)
+{
+    return PyModule_Create(&speedups_module);
+}
