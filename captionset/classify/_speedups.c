@@ -1298,7 +1298,7 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
         if (append_lower(s, 0, H, &p->part, &part_len, &p->part_cap) < 0) {
             return -1;
         }
-        low = p->part;
+        low = p->part; /* valid until p->part is used again, for the tail below */
         LH = part_len;
     }
 
@@ -1649,7 +1649,9 @@ static PyObject *block_values(PyObject *module, PyObject *args)
     if (!S.ready) {
         return not_ready();
     }
-    PyObject *texts = PySequence_Fast(texts_obj, "texts must be a sequence of str");
+    /* A tuple of our own: its items stay alive and in place whatever runs meanwhile (a finalizer called by
+     * the garbage collector could change the caller's list). */
+    PyObject *texts = PySequence_Tuple(texts_obj);
     if (texts == NULL) {
         return NULL;
     }
@@ -1689,7 +1691,6 @@ static PyObject *block_values(PyObject *module, PyObject *args)
     }
     double *raw = view.buf;
     for (Py_ssize_t b = 0; b < count; b++) {
-        /* The list stays valid: block_pass runs no Python code that could change it (str.lower only). */
         PyObject *s = PySequence_Fast_GET_ITEM(texts, b);
         if (block_pass(&p, b, s, raw + b * S.raw_width, endings, gates) < 0) {
             goto done;
@@ -1801,7 +1802,8 @@ static PyObject *assemble(PyObject *module, PyObject *args)
         return not_ready();
     }
     const State *st = &S;
-    PyObject *endings = PySequence_Fast(endings_obj, "endings must be a sequence");
+    /* A tuple of our own: comparing endings may run Python code (an __eq__), which must not change them. */
+    PyObject *endings = PySequence_Tuple(endings_obj);
     if (endings == NULL) {
         return NULL;
     }
