@@ -242,6 +242,15 @@ def test_compiled_gates_keep_every_pattern_match():
 
 
 @needs_compiled
+def test_extension_lowers_every_character_as_str_lower():
+    """The extension lowers text itself, character by character; only Σ (lowered by its context) is left
+    to str.lower. Every other code point (surrogates too) must lower as str.lower lowers it."""
+    chars = "".join(chr(c) for c in range(0x110000) if c != 0x3A3)
+    assert features._speedups.lower(chars) == chars.lower()
+    assert features._speedups.lower("ΑΣ") is None
+
+
+@needs_compiled
 def test_compiled_lowering_matches_str_lower_around_dotted_i_and_sigma():
     # İ lowers to two characters and Σ to σ or ς by context: the head and tail are lowered apart.
     long = "ΣΑΣ İstanbul " * 40

@@ -372,43 +372,11 @@ static int is_token_char(Py_UCS4 c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-/* The optional closing quote or bracket of SENTENCE_BREAK and TAIL_PHRASE: ["'’”)]. */
+/* The optional closing quote or bracket of SENTENCE_BREAK and TAIL_PHRASE: ["'’”)]. Neither it nor
+ * whitespace is a break character or a capital, so these patterns need no backtracking. */
 static int is_break_closer(Py_UCS4 c)
 {
     return c == '"' || c == '\'' || c == 0x2019 || c == 0x201D || c == ')';
-}
-
-/* Matches of "[.!?][\"'’”)]?\s+X" in s[0:n], counted left to right without overlap as re.findall finds
- * them, up to limit; X is [A-Z], or [A-Z"'‘“] when quotes is set (SENTENCE_BREAK). The pattern needs no
- * backtracking: the optional closer is never whitespace, and no whitespace is an X. */
-static int count_breaks(const Py_UCS4 *s, Py_ssize_t n, int quotes, int limit)
-{
-    int found = 0;
-    Py_ssize_t i = 0;
-    while (i < n && found < limit) {
-        Py_UCS4 c = s[i];
-        if (c == '.' || c == '!' || c == '?') {
-            Py_ssize_t j = i + 1;
-            if (j < n && is_break_closer(s[j])) {
-                j++;
-            }
-            Py_ssize_t k = j;
-            while (k < n && Py_UNICODE_ISSPACE(s[k])) {
-                k++;
-            }
-            if (k > j && k < n) {
-                Py_UCS4 x = s[k];
-                if ((x >= 'A' && x <= 'Z') ||
-                    (quotes && (x == '"' || x == '\'' || x == 0x2018 || x == 0x201C))) {
-                    found++;
-                    i = k + 1;
-                    continue;
-                }
-            }
-        }
-        i++;
-    }
-    return found;
 }
 
 /* A necessary condition of TAIL_PHRASE matching s[0:n]: after a sentence break before a capital come at
@@ -493,6 +461,7 @@ typedef struct {
     Py_ssize_t *slots; /* open addressing; -1 is empty */
     size_t mask;
     Py_ssize_t max_len; /* longer words are in no set */
+    uint64_t starts[32]; /* per length (< 32): bit (c & 63) for the first character c of a word */
 } WordTable;
 
 static void word_table_free(WordTable *table)
@@ -509,6 +478,9 @@ static WordEntry *word_lookup(const WordTable *table, const Py_UCS4 *s, Py_ssize
 {
     if (n > table->max_len || table->slots == NULL) {
         return NULL;
+    }
+    if (n > 0 && n < 32 && !((table->starts[n] >> (s[0] & 63)) & 1)) {
+        return NULL; /* no word of this length starts so */
     }
     uint64_t h = hash_chars(s, n);
     for (size_t at = (size_t)h & table->mask;; at = (at + 1) & table->mask) {
@@ -586,6 +558,10 @@ static int word_table_index(WordTable *table)
     }
     table->mask = size - 1;
     for (Py_ssize_t k = 0; k < table->count; k++) {
+        const UText *word = &table->entries[k].word;
+        if (word->len > 0 && word->len < 32) {
+            table->starts[word->len] |= (uint64_t)1 << (word->chars[0] & 63);
+        }
         size_t at = (size_t)table->entries[k].hash & table->mask;
         while (table->slots[at] >= 0) {
             at = (at + 1) & table->mask;
@@ -1117,22 +1093,51 @@ static void pass_free(Pass *p)
     PyMem_Free(p->word_count);
 }
 
-/* Appends str.lower() of s[start:end] to the buffer *buf at *len (growing it). ASCII text is lowered
- * here; other text by str.lower itself, which alone knows the full case mappings (İ -> i̇). */
-static int append_lower(PyObject *s, Py_ssize_t start, Py_ssize_t end, Py_UCS4 **buf, Py_ssize_t *len,
-                        Py_ssize_t *cap)
+/* str.lower() is character by character, each character taking its simple lower-case mapping
+ * (Py_UNICODE_TOLOWER), but for two: İ (U+0130) lowers to two characters, "i" and U+0307, and Σ (U+03A3)
+ * to σ or ς by its neighbours. lower_chars lowers n characters of src into dst (room for 2n), and returns
+ * how many it wrote, or -1 at a Σ (which str.lower itself then handles). tests/test_speedups.py checks the
+ * mapping against str.lower for every code point. */
+#define DOTTED_CAPITAL_I 0x130
+#define CAPITAL_SIGMA 0x3A3
+
+static Py_ssize_t lower_chars(const Py_UCS4 *src, Py_ssize_t n, Py_UCS4 *dst)
 {
-    if (PyUnicode_IS_ASCII(s)) {
-        const Py_UCS1 *data = PyUnicode_1BYTE_DATA(s);
-        if (reserve((void **)buf, cap, *len + (end - start), sizeof(Py_UCS4)) < 0) {
+    Py_UCS4 *out = dst;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = src[i];
+        if (c < 128) {
+            *out++ = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+        }
+        else if (c == DOTTED_CAPITAL_I) {
+            *out++ = 'i';
+            *out++ = 0x307;
+        }
+        else if (c == CAPITAL_SIGMA) {
             return -1;
         }
-        Py_UCS4 *out = *buf + *len;
-        for (Py_ssize_t i = start; i < end; i++) {
-            Py_UCS1 c = data[i];
-            *out++ = (c >= 'A' && c <= 'Z') ? (Py_UCS4)(c + 32) : (Py_UCS4)c;
+        else {
+            *out++ = Py_UNICODE_TOLOWER(c);
         }
-        *len += end - start;
+    }
+    return out - dst;
+}
+
+/* Appends str.lower() of s[start:end] (whose characters t holds) to the buffer *buf at *len, growing it. */
+static int append_lower(PyObject *s, const Py_UCS4 *t, Py_ssize_t start, Py_ssize_t end, Py_UCS4 **buf,
+                        Py_ssize_t *len, Py_ssize_t *cap)
+{
+    Py_ssize_t n = end - start;
+    if (n > (PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(Py_UCS4) - *len) / 2) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (reserve((void **)buf, cap, *len + (PyUnicode_IS_ASCII(s) ? n : 2 * n), sizeof(Py_UCS4)) < 0) {
+        return -1;
+    }
+    Py_ssize_t written = lower_chars(t + start, n, *buf + *len);
+    if (written >= 0) {
+        *len += written;
         return 0;
     }
     PyObject *part = (start == 0 && end == PyUnicode_GET_LENGTH(s)) ? Py_NewRef(s)
@@ -1150,21 +1155,22 @@ static int append_lower(PyObject *s, Py_ssize_t start, Py_ssize_t end, Py_UCS4 *
         PyErr_SetString(PyExc_TypeError, "str.lower() did not return a str");
         return -1;
     }
-    Py_ssize_t n = PyUnicode_GET_LENGTH(lowered);
-    if (reserve((void **)buf, cap, *len + n + 1, sizeof(Py_UCS4)) < 0 ||
-        PyUnicode_AsUCS4(lowered, *buf + *len, n + 1, 0) == NULL) {
+    Py_ssize_t m = PyUnicode_GET_LENGTH(lowered);
+    if (reserve((void **)buf, cap, *len + m + 1, sizeof(Py_UCS4)) < 0 ||
+        PyUnicode_AsUCS4(lowered, *buf + *len, m + 1, 0) == NULL) {
         Py_DECREF(lowered);
         return -1;
     }
     Py_DECREF(lowered);
-    *len += n;
+    *len += m;
     return 0;
 }
 
 /* Records a word of the lowered texts: len characters at start in p->low, in block b. */
-static int add_word(Pass *p, Py_ssize_t b, Py_ssize_t start, Py_ssize_t len)
+static inline int add_word(Pass *p, Py_ssize_t b, Py_ssize_t start, Py_ssize_t len)
 {
-    if (reserve((void **)&p->words, &p->words_cap, p->n_words + 1, sizeof(Word)) < 0) {
+    if (p->n_words >= p->words_cap &&
+        reserve((void **)&p->words, &p->words_cap, p->n_words + 1, sizeof(Word)) < 0) {
         return -1;
     }
     Word *w = &p->words[p->n_words++];
@@ -1206,7 +1212,7 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
 
     /* The lowered text, kept for near-copies. */
     p->low_start[b] = p->low_len;
-    if (append_lower(s, 0, L, &p->low, &p->low_len, &p->low_cap) < 0) {
+    if (append_lower(s, t, 0, L, &p->low, &p->low_len, &p->low_cap) < 0) {
         return -1;
     }
     p->low_size[b] = p->low_len - p->low_start[b];
@@ -1215,11 +1221,43 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
      * and whether the first is a determiner. Lowering ASCII text moves no whitespace, so there the
      * words of the lowered text (for near-copies) are found in the same pass. */
     Py_ssize_t n_words = 0, title = 0, upper = 0;
-    int determiner = 0;
-    Py_ssize_t pos = 0, ws, we;
+    int determiner = 0, multi_line = 0, digit_dash = 0, sentences = 0;
+    Py_ssize_t pos = 0, ws, we, previous_start = -1, previous_end = -1;
     const Py_ssize_t low_start = p->low_start[b];
+    const Py_ssize_t sentence_chars = L < 1000 ? L : 1000;
     p->word_first[b] = p->n_words;
-    while (next_word(t, L, &pos, &ws, &we)) {
+    for (Py_ssize_t i = 0; i < L;) {
+        /* The same pass finds line breaks, the digit just before a slash or a dash that a date stamp
+         * (DATE_STAMP) needs, and the sentence breaks. */
+        if (Py_UNICODE_ISSPACE(t[i])) {
+            multi_line |= t[i] == '\n';
+            i++;
+            continue;
+        }
+        ws = i;
+        while (i < L && !Py_UNICODE_ISSPACE(t[i])) {
+            Py_UCS4 c = t[i];
+            if ((c == '/' || c == '-') && i > ws && !digit_dash) {
+                Py_UCS4 d = t[i - 1];
+                digit_dash = (d >= '0' && d <= '9') || (d > 127 && Py_UNICODE_ISDECIMAL(d));
+            }
+            i++;
+        }
+        we = i;
+        /* SENTENCE_BREAK ("[.!?][\"'’”)]?\s+[A-Z\"'‘“]" in the first 1,000 characters) matches where a word
+         * ends in .!? (or in one of them and a closer) and the next word, one run of whitespace later, opens
+         * with a capital or a quote: one match per run of whitespace, so counting the runs counts them. */
+        if (previous_end > 0 && ws < sentence_chars && sentences < 6) {
+            Py_UCS4 x = t[ws], end = t[previous_end - 1];
+            int punct = end == '.' || end == '!' || end == '?';
+            if (!punct && previous_end - previous_start >= 2 && is_break_closer(end)) {
+                Py_UCS4 before = t[previous_end - 2];
+                punct = before == '.' || before == '!' || before == '?';
+            }
+            sentences += punct && ((x >= 'A' && x <= 'Z') || x == '"' || x == '\'' || x == 0x2018 || x == 0x201C);
+        }
+        previous_start = ws;
+        previous_end = we;
         if (ascii && add_word(p, b, low_start + ws, we - ws) < 0) {
             return -1;
         }
@@ -1258,17 +1296,6 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
     int closes = k > 0 && in_chars(&st->sentence_end, t[k - 1]);
     int ends_question = k > 0 && t[k - 1] == '?';
     Py_UCS4 first = t[0], last = t[L - 1];
-    /* A date stamp (DATE_STAMP) has a digit just before a slash or a dash. */
-    int multi_line = 0, digit_dash = 0;
-    for (Py_ssize_t i = 0; i < L; i++) {
-        Py_UCS4 c = t[i];
-        multi_line |= c == '\n';
-        if ((c == '/' || c == '-') && i > 0 && !digit_dash) {
-            Py_UCS4 d = t[i - 1];
-            digit_dash = (d >= '0' && d <= '9') || (d > 127 && Py_UNICODE_ISDECIMAL(d));
-        }
-    }
-    int sentences = count_breaks(t, L < 1000 ? L : 1000, 1, 6);
 
     /* Characters of the head. */
     Py_ssize_t H = L < st->head ? L : st->head;
@@ -1295,7 +1322,7 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
     }
     else {
         Py_ssize_t part_len = 0;
-        if (append_lower(s, 0, H, &p->part, &part_len, &p->part_cap) < 0) {
+        if (append_lower(s, t, 0, H, &p->part, &part_len, &p->part_cap) < 0) {
             return -1;
         }
         low = p->part; /* valid until p->part is used again, for the tail below */
@@ -1356,7 +1383,7 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
         }
         else {
             tail_len = 0;
-            if (append_lower(s, L - TT, L, &p->part, &tail_len, &p->part_cap) < 0) {
+            if (append_lower(s, t, L - TT, L, &p->part, &tail_len, &p->part_cap) < 0) {
                 return -1;
             }
             tail_low = p->part;
@@ -1975,6 +2002,32 @@ done:
     return result;
 }
 
+/* lower(text) -> str | None: text lowered as block_values lowers it without str.lower, or None when it
+ * holds a Σ (for the tests, which compare it with str.lower on every code point). */
+static PyObject *lower(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "lower() takes a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > PY_SSIZE_T_MAX / (3 * (Py_ssize_t)sizeof(Py_UCS4)) - 1) {
+        return PyErr_NoMemory();
+    }
+    Py_UCS4 *buf = PyMem_Malloc((size_t)(3 * n + 1) * sizeof(Py_UCS4));
+    if (buf == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyObject *result = NULL;
+    if (PyUnicode_AsUCS4(text, buf, n + 1, 1) != NULL) {
+        Py_ssize_t written = lower_chars(buf, n, buf + n);
+        result = written < 0 ? Py_NewRef(Py_None)
+                             : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf + n, written);
+    }
+    PyMem_Free(buf);
+    return result;
+}
+
 /* ---------------------------------------------------------------------------------------------------
  * Module
  */
@@ -1985,6 +2038,7 @@ static PyMethodDef methods[] = {
     {"block_values", block_values, METH_VARARGS,
      "block_values(texts, raw) -> tuple | None\n\nFill the compiled raw columns; return the ending styles "
      "and the blocks each pattern field must look at."},
+    {"lower", lower, METH_O, "lower(text) -> str | None\n\nThe extension's str.lower (None at a capital sigma)."},
     {"assemble", assemble, METH_VARARGS,
      "assemble(raw, endings, out) -> None\n\nThe feature matrix from the raw values (log_words filled)."},
     {NULL, NULL, 0, NULL},
