@@ -7,7 +7,7 @@
 Issue 2 target: parse+align >= 1,000 dev-sized articles/s per core, so parse_article should take
 about 0.7 ms per dev article. ``--parts`` also times the stages (segment, features, model, rules).
 CPU time of this process is measured (time.process_time), which a busy machine disturbs less than
-wall time.
+wall time. CAPTIONSET_PURE_PYTHON=1 times the features without the C extension.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from captionset import align, parse_article
 from captionset.classify import signals
 from captionset.classify.classifier import label_texts, load_model, model_probabilities
-from captionset.classify.features import article_features
+from captionset.classify.features import COMPILED, article_features
 from captionset.segment import segment
 from captionset.text import to_text
 
@@ -56,6 +56,7 @@ def main() -> None:
     align_ms = best_ms(lambda: [align(article) for article in articles], count, a.runs)
     blocks = sum(len(article.blocks) for article in articles)
     print(f"{count} articles from {a.folder}, {blocks / count:.1f} blocks each, best of {a.runs}")
+    print("features: " + ("compiled (C extension)" if COMPILED else "pure Python"))
     print(f"parse_article  {parse_ms:.3f} ms/article  {1000 / parse_ms:,.0f} articles/s")
     print(f"align          {align_ms:.3f} ms/article")
     total = parse_ms + align_ms
