@@ -1300,7 +1300,7 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
     /* Characters of the head. */
     Py_ssize_t H = L < st->head ? L : st->head;
     Py_ssize_t quotes = 0, commas = 0;
-    int at_sign = 0, copyright = 0, digit = 0;
+    int at_sign = 0, copyright = 0, has_digit = 0;
     for (Py_ssize_t i = 0; i < H; i++) {
         Py_UCS4 c = t[i];
         quotes += c == '"' || c == 0x201C;
@@ -1308,7 +1308,7 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
         commas += c == ',';
         at_sign |= c == '@';
         copyright |= c == 0xA9;
-        digit |= (c >= '0' && c <= '9') || (c > 127 && Py_UNICODE_ISDECIMAL(c));
+        has_digit |= (c >= '0' && c <= '9') || (c > 127 && Py_UNICODE_ISDECIMAL(c));
     }
 
     /* The lowered head: head.lower(). For ASCII text, and text no longer than the head, it is the start
@@ -1425,7 +1425,7 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
     row[col[R_PRESENT]] = (double)present;
     row[col[R_TITLE_CASE]] = (double)title / (double)hn;
     row[col[R_ALL_CAPS]] = (double)upper / (double)hn;
-    row[col[R_DIGITS]] = digit;
+    row[col[R_DIGITS]] = has_digit;
     row[col[R_DATE_WORDS]] = HAS(roles, ROLE_DATE);
     row[col[R_URL]] = url;
     row[col[R_FURNITURE]] = furniture;
