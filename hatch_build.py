@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import sysconfig
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -59,9 +58,12 @@ def compile_extension(root: Path, build_dir: Path) -> Path:
     return built if built.is_absolute() else root / built
 
 
-def extension_filename() -> str:
-    """The extension's file name for this interpreter (``_speedups.cpython-311-x86_64-linux-gnu.so``)."""
-    return "_speedups" + sysconfig.get_config_var("EXT_SUFFIX")
+def install_in_place(built: Path, destination: Path) -> None:
+    """Put the built extension at destination through a rename: a process that has the old one loaded
+    keeps its (unchanged) file, where copying over it could crash that process."""
+    partial = destination.with_name(destination.name + ".partial")
+    shutil.copy2(built, partial)
+    os.replace(partial, destination)
 
 
 class SpeedupsBuildHook(BuildHookInterface):
@@ -88,7 +90,7 @@ class SpeedupsBuildHook(BuildHookInterface):
         target = f"captionset/classify/{built.name}"
         if version == "editable":
             # The editable wheel points at the source tree: the extension goes next to its source.
-            shutil.copy2(built, root / target)
+            install_in_place(built, root / target)
         else:
             build_data["force_include"][str(built)] = target
         build_data["pure_python"] = False
@@ -105,5 +107,5 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as scratch:
         result = compile_extension(project, Path(scratch))
         destination = project / "captionset" / "classify" / result.name
-        shutil.copy2(result, destination)
+        install_in_place(result, destination)
     print(f"built {destination}", file=sys.stderr)
