@@ -10,11 +10,12 @@ By default these signals (plus where the story first names the caption's terms, 
 are weighed by a small learned ranker, a conditional logit whose weights ship in ``align_model.json``
 (``scripts/train_align.py``); ``AlignOptions(ranker="rules")`` keeps the hand-set weighing.
 
-Speed matters (alignment may add at most a fraction of parse time): the body is not tokenised (that
-alone costs about 50 look-ups); each distinct caption stem is looked up once per article with
-``str.find`` in the lower-cased body, unless a big gallery brings so many stems that one pass over the
-body's words is cheaper; the stemmer and the caption-word analysis are memoised, and the slow credit
-patterns only run on captions that can hold a credit.
+Speed matters (alignment may add at most a fraction of parse time): the body is not tokenised in
+Python (that alone costs more than the whole budget); the distinct caption stems of an article are
+looked up once, with ``str.find`` in the lower-cased body when they are few, else at once against a
+numpy index of the body's word starts; windows are slices of the joined body, with token counts from
+numpy; the stemmer and the caption-word analysis are memoised, and the slow credit patterns only run on
+captions that can hold a credit.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate, compress
+from itertools import accumulate
 from pathlib import Path
+
+import numpy as np
 
 from .ids import stable_hash
 from .model import CAPTION_LABELS, Article, Block, Caption, Related
@@ -113,10 +116,13 @@ WORD = re.compile(r"[^\W_]+")
 CAPTION_WORD = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|[^\W_]+")
 # The rest of a word after a found search key.
 WORD_END = re.compile(r"[^\W_]*")
-# Words as separators of a split: the body's words in one pass, with their offsets from the pieces' lengths.
-WORD_SPLIT = re.compile(r"([^\W_]+)")
-#: Search keys at which finding terms in one pass over the body's words beats one ``str.find`` per key.
-WORD_PASS_KEYS = 100
+#: Search keys from which finding terms with ``_Body._index_hits`` beats one ``str.find`` per key.
+INDEX_KEYS = 4
+#: By number of characters (2, 3, 4): the low 32, 48 and 64 bits of four UTF-16 code units.
+PREFIX_MASKS = {2: np.uint64(0xFFFFFFFF), 3: np.uint64(0xFFFFFFFFFFFF), 4: np.uint64(0xFFFFFFFFFFFFFFFF)}
+#: Characters that stand in for ones beyond 16 bits in the word index: a word character that no search
+#: key holds (keys are lower case), and a character that is none.
+WORD_STAND_IN, OTHER_STAND_IN = ord("A"), 0xFFFF
 # Most characters between the two words of a phrase ("Hospital in Dover", "Friends Of The Earth").
 PHRASE_GAP = 24
 
@@ -231,6 +237,44 @@ def stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1)
+def _character_classes() -> tuple[np.ndarray, np.ndarray]:
+    """Which of the first 65,536 characters are word characters (``str.isalnum``) and which are spaces
+    (``str.isspace``), to look up a whole text at once."""
+    characters = [chr(c) for c in range(0x10000)]
+    return (
+        np.array([c.isalnum() for c in characters], dtype=bool),
+        np.array([c.isspace() for c in characters], dtype=bool),
+    )
+
+
+def _utf16_codes(text: str) -> tuple[np.ndarray, bytes]:
+    """One 16-bit code per character of the text, and their bytes (little-endian). A character beyond
+    16 bits (an emoji) gets a stand-in that is a word character or not alike (none is a space)."""
+    raw = text.encode("utf-16-le", "surrogatepass")
+    if len(raw) == 2 * len(text):
+        return np.frombuffer(raw, np.uint16), raw
+    wide = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32).copy()
+    beyond = np.flatnonzero(wide > 0xFFFF)
+    wide[beyond] = [WORD_STAND_IN if chr(c).isalnum() else OTHER_STAND_IN for c in wide[beyond].tolist()]
+    codes = wide.astype(np.uint16)
+    return codes, codes.tobytes()
+
+
+@lru_cache(maxsize=1 << 14)
+def _key_plan(term: str) -> tuple[tuple[tuple[int, int, str], ...], tuple[str, ...]]:
+    """How ``_Body._index_hits`` finds a term: (code of the first characters, how many of them, key) of
+    every key that is a plain word of 16-bit characters, and the other keys (found with ``str.find``)."""
+    words: list[tuple[int, int, str]] = []
+    others: list[str] = []
+    for key in _search_keys(term):
+        if len(key) > 1 and key.isalnum() and max(key) <= "\uffff":
+            words.append((int.from_bytes(key[:4].encode("utf-16-le"), "little"), min(len(key), 4), key))
+        else:
+            others.append(key)
+    return tuple(words), tuple(others)
+
+
 @lru_cache(maxsize=1 << 14)
 def _search_keys(term: str) -> tuple[str, ...]:
     """What to look for in the body to find every word with this stem: the stem itself (its words
@@ -250,9 +294,10 @@ _Term = tuple[float, list[tuple[int, float]], list[tuple[int, int]], dict[int, i
 class _Body:
     """The body paragraphs of one article, prepared once: lower-cased text, offsets, lengths.
 
-    Paragraphs are not tokenised: a caption's few stems are looked up with ``str.find`` in the
-    lower-cased body text, each hit's whole word is checked to have the same stem, and hits are
-    mapped to paragraphs by offset. Lookups are cached for the other captions of the article.
+    Paragraphs are not tokenised in Python: the captions' stems are looked up with ``str.find`` in the
+    lower-cased body text when they are few, else matched at once against a numpy index of where the
+    words start; each hit's whole word is checked to have the same stem, and hits are mapped to
+    paragraphs by offset. Lookups are cached for the other captions of the article.
     """
 
     indices: list[int]
@@ -275,8 +320,8 @@ class _Body:
     #: term -> (IDF, [(paragraph ordinal, BM25 term-frequency part)], [(start, end) of every hit in
     #: text order], {paragraph ordinal: term frequency}).
     terms: dict[str, _Term] = field(default_factory=dict)
-    #: Whitespace tokens of every paragraph (the window's token budget), counted when a window asks.
-    lengths: list[int | None] = field(default_factory=list)
+    #: Whitespace tokens of every paragraph (the window's token budget), counted for the first window.
+    lengths: list[int] = field(default_factory=list)
     #: The paragraphs joined by blank lines, and where each one starts in it (windows are slices).
     joined: str = ""
     joined_starts: list[int] = field(default_factory=list)
@@ -316,17 +361,15 @@ class _Body:
         return self._store(term, self._find(term, _search_keys(term)))
 
     def look_up(self, terms: Iterable[str]) -> None:
-        """Find every term not known yet: each with ``str.find`` when they are few, else all in one
-        pass over the body's words (each find reads the whole body; the pass costs about
-        ``WORD_PASS_KEYS`` finds, and a gallery of 25 captions has 150 stems). Same hits either way."""
+        """Find every term not known yet: with ``str.find`` when there are a few search keys (each find
+        reads the whole body), else all at once from where the body's words start (``_index_look_up``,
+        which costs about ``INDEX_KEYS`` finds). Same hits either way."""
         new = [term for term in dict.fromkeys(terms) if term not in self.terms]
-        if sum(len(_search_keys(term)) for term in new) < WORD_PASS_KEYS:
+        if sum(len(_search_keys(term)) for term in new) < INDEX_KEYS:
             for term in new:
                 self._store(term, self._find(term, _search_keys(term)))
             return
-        hits = self._word_hits(new)
-        for term in new:
-            self._store(term, hits[term])
+        self._index_look_up(new)
 
     def _find(self, term: str, keys: Iterable[str]) -> list[tuple[int, int]]:
         """(start, end) of every word of the stem, in text order: each search key is looked up with
@@ -353,43 +396,91 @@ class _Body:
             hits.sort()
         return hits
 
-    def _word_hits(self, terms: list[str]) -> dict[str, list[tuple[int, int]]]:
-        """What ``_find`` gives for every term, from one pass over the body's words: a word is a hit of
-        its stem when it starts with one of the stem's keys, and of itself when it is its own key.
-        Keys that are no plain word ("150,000") are still looked up with ``str.find``."""
-        pieces = WORD_SPLIT.split(self.hay)  # separator, word, separator, ..., separator
-        words = pieces[1::2]
-        starts = list(accumulate(map(len, pieces)))[:-1:2]  # a word starts where the piece before ends
-        wanted = set(terms)
-        targets: dict[str, tuple[str, ...]] = {}
-        for word in set(words):
-            base = stem(word)
-            found = (base,) if base in wanted and word.startswith(_search_keys(base)) else ()
-            if word != base and word in wanted and _search_keys(word)[0] == word:
-                found += (word,)
-            if found:
-                targets[word] = found
-        hits: dict[str, list[tuple[int, int]]] = {term: [] for term in terms}
-        for start, word in compress(zip(starts, words, strict=True), map(targets.__contains__, words)):
-            for term in targets[word]:
-                hits[term].append((start, start + len(word)))
+    def _index_look_up(self, terms: list[str]) -> None:
+        """Store every term with the hits ``_find`` gives, found in one pass over the body in numpy: the
+        first four characters at every word start, as one number, are matched against the search keys'
+        (two or three for shorter keys), and only those words are checked in Python. Keys that are no
+        plain word ("150,000") are still looked up with ``str.find``."""
+        hay = self.hay
+        size = len(hay)
+        codes, raw = _utf16_codes(hay)
+        in_word = _character_classes()[0][codes]
+        # The body opens and closes with a newline: the changes are a word's start, its end, the next start...
+        bounds = np.flatnonzero(in_word[1:] != in_word[:-1]) + 1
+        starts = bounds[::2]
+        lengths = bounds[1::2] - starts
+        prefixes = np.ndarray((size,), "<u8", raw + bytes(6), 0, (2,))[starts]
+        # Codes of two, three and four characters never meet: no key holds U+0000.
+        by_prefix: dict[int, list[tuple[str, str]]] = {}
+        widths: set[int] = set()
+        odd: list[tuple[str, tuple[str, ...]]] = []
         for term in terms:
-            odd = [key for key in _search_keys(term) if not key.isalnum()]
-            if odd:
-                hits[term] += self._find(term, odd)
-                hits[term].sort()
-        return hits
+            words, others = _key_plan(term)
+            for code, width, key in words:
+                by_prefix.setdefault(code, []).append((term, key))
+                widths.add(width)
+            if others:
+                odd.append((term, others))
+        hits: dict[str, list[tuple[int, int]]] = {}
+        counts: dict[str, dict[int, int]] = {}
+        if by_prefix:
+            wanted = np.concatenate([prefixes & PREFIX_MASKS[width] for width in sorted(widths)])
+            known = np.array(sorted(by_prefix), dtype=np.uint64)
+            chosen = np.flatnonzero(
+                known[np.minimum(np.searchsorted(known, wanted), len(known) - 1)] == wanted
+            )
+            words = chosen % len(starts)  # the same word can be chosen by a short and by a long key
+            places = starts[words]
+            for start, length, code, ordinal in zip(
+                places.tolist(),
+                lengths[words].tolist(),
+                wanted[chosen].tolist(),
+                np.searchsorted(self.ends, places).tolist(),  # the first paragraph not ending before
+                strict=True,
+            ):
+                for term, key in by_prefix[code]:
+                    if len(key) > 4 and not hay.startswith(key, start):
+                        continue
+                    # A key that opens a longer word is a hit when the whole word has the stem.
+                    if (
+                        stem(hay[start : start + length]) == term
+                        if length > len(key)
+                        else key == term or stem(key) == term
+                    ):
+                        if term in hits:
+                            hits[term].append((start, start + length))
+                            found = counts[term]
+                            found[ordinal] = found.get(ordinal, 0) + 1
+                        else:
+                            hits[term] = [(start, start + length)]
+                            counts[term] = {ordinal: 1}
+        for term, others in odd:
+            more = self._find(term, others)
+            if more:
+                hits[term] = hits.get(term, []) + more
+                counts.pop(term, None)
+        for term in terms:
+            found_hits = hits.get(term)
+            if found_hits is None:
+                self._store(term, [], {})
+            elif term in counts and len(_search_keys(term)) == 1:
+                self._store(term, found_hits, counts[term])
+            else:  # hits of several keys: in text order, then counted
+                found_hits.sort()
+                self._store(term, found_hits)
 
-    def _store(self, term: str, hits: list[tuple[int, int]]) -> _Term:
-        """Remember a stem's hits with their paragraphs, IDF and BM25 parts."""
-        # Hits are in text order: the paragraph of each is the first whose end is not before it.
-        found: dict[int, int] = {}
-        ends = self.ends
-        ordinal = 0
-        for i, _ in hits:
-            if ends[ordinal] < i:
-                ordinal = bisect_left(ends, i, ordinal + 1)
-            found[ordinal] = found.get(ordinal, 0) + 1
+    def _store(self, term: str, hits: list[tuple[int, int]], found: dict[int, int] | None = None) -> _Term:
+        """Remember a stem's hits with their paragraphs (term frequency by paragraph, in text order:
+        counted here unless given), IDF and BM25 parts."""
+        if found is None:
+            # Hits are in text order: the paragraph of each is the first whose end is not before it.
+            found = {}
+            ends = self.ends
+            ordinal = 0
+            for i, _ in hits:
+                if ends[ordinal] < i:
+                    ordinal = bisect_left(ends, i, ordinal + 1)
+                found[ordinal] = found.get(ordinal, 0) + 1
         norms = self.norms
         count = len(self.indices)
         idf = math.log(1.0 + (count - len(found) + 0.5) / (len(found) + 0.5))
@@ -399,11 +490,14 @@ class _Body:
         return stored
 
     def prepare_windows(self) -> None:
-        """What context windows are cut from: the paragraphs joined by blank lines, where each starts
-        in it (the last entry is one blank line past the end), and room for their token counts."""
-        self.joined = "\n\n".join(self.texts)
-        self.joined_starts = list(accumulate([len(text) + 2 for text in self.texts], initial=0))
-        self.lengths = [None] * len(self.texts)
+        """What context windows are cut from: the paragraphs joined by blank lines, where each starts in
+        it (the last entry is one blank line past the end), and the whitespace tokens of every paragraph
+        (``len(text.split())``), counted at once in numpy."""
+        joined = self.joined = "\n\n".join(self.texts)
+        starts = self.joined_starts = list(accumulate([len(text) + 2 for text in self.texts], initial=0))
+        spaces = np.concatenate(([True], _character_classes()[1][_utf16_codes(joined)[0]]))
+        opens = np.flatnonzero(spaces[:-1] > spaces[1:])  # a token opens after a space (or at the start)
+        self.lengths = np.diff(np.searchsorted(opens, starts)).tolist()
 
     def adjacent(self, first: str, second: str) -> list[int]:
         """Ordinals of the paragraphs where a word of ``first`` is followed by one of ``second``,
@@ -444,6 +538,18 @@ def _caption_token(token: str) -> tuple[str, bool, bool, bool] | None:
     return stem(word), word in COMMON_WORDS, first.isdigit(), first.isupper()
 
 
+def _caption_words(piece: str) -> list[str]:
+    """``CAPTION_WORD.findall(piece)``, sooner: no word spans a space, and most whitespace tokens of a
+    caption are a plain word already (the regex is slow next to ``str.split``)."""
+    words: list[str] = []
+    for token in piece.split():
+        if token.isalnum():
+            words.append(token)
+        else:
+            words += CAPTION_WORD.findall(token)
+    return words
+
+
 def query(text: str, label: str = "") -> _Query:
     """The search terms of a caption text (without its credit) and of its label prefix.
 
@@ -459,7 +565,7 @@ def query(text: str, label: str = "") -> _Query:
     for piece, weight in ((text[:cut], 1.0), (text[cut:], BACKGROUND_WEIGHT)):
         previous, previous_word = "", False  # the name word before, if the phrase can go on
         bridged = False  # a stop word since then ("Bank of England" is one name, "Crowds of 150" not)
-        for position, token in enumerate(CAPTION_WORD.findall(piece)):
+        for position, token in enumerate(_caption_words(piece)):
             known = _caption_token(token)
             if known is None:
                 bridged = True
@@ -517,10 +623,10 @@ def query_evidence(body: _Body, found: _Query, options: AlignOptions = DEFAULT_A
     weights: dict[str, float] = {}
     total = 0.0
     entities = found.entities if options.entity_bonus else ()
-    term_of = body.term
+    known, term_of = body.terms.get, body.term
     get, bonus_get, first_get = lexical.get, bonus.get, first.get
     for term, share in found.terms.items():
-        idf, parts, _, counts = term_of(term)
+        idf, parts, _, counts = known(term) or term_of(term)
         idf *= share
         total += idf
         weights[term] = idf
@@ -733,6 +839,9 @@ def learned_scores(
      w_section, w_lead, w_lead_caption, w_first, w_unique) = load_model()[0]  # fmt: skip
     evidence = {o: value + bonus.get(o, 0.0) for o, value in lexical.items()} if bonus else lexical
     scale = w_evidence / options.score_half + w_relative / max(evidence.values())
+    # The caption-relative features are over the caption's weight, and only added where not zero.
+    w_match, w_bonus, w_first, w_unique = w_match / total, w_bonus / total, w_first / total, w_unique / total
+    near, more, opening, only = gallery.get, bonus.get, first.get, unique.get
     sections = body.sections
     log1p = math.log1p
     out: dict[int, float] = {}
@@ -747,31 +856,45 @@ def learned_scores(
             score += w_adjacent
         if sections[ordinal] == section:
             score += w_section
+        if (part := near(ordinal)) is not None:
+            score += w_gallery * part
+        score += w_match * lexical[ordinal]
+        if (part := more(ordinal)) is not None:
+            score += w_bonus * part
+        if (part := opening(ordinal)) is not None:
+            score += w_first * part
+        if (part := only(ordinal)) is not None:
+            score += w_unique * part
         out[ordinal] = score
     for ordinal, value in gallery.items():  # the gallery's candidates the caption does not match itself
-        if ordinal not in out:
-            if ordinal < gap:
-                distance = gap - 1 - ordinal
-                score = w_before * log1p(distance)
-            else:
-                distance = ordinal - gap
-                score = w_after * log1p(distance) + w_is_after
-            if distance == 0:
-                score += w_adjacent
-            if sections[ordinal] == section:
-                score += w_section
-            out[ordinal] = score
-        out[ordinal] += w_gallery * value
-    # The caption-relative features, only where they are not zero.
-    for weight, values, among in ((w_match, lexical, lexical), (w_bonus, bonus, lexical), (w_first, first, out),
-                                  (w_unique, unique, out)):  # fmt: skip
-        weight /= total
-        for ordinal, value in values.items():
-            if ordinal in among:
-                out[ordinal] += weight * value
+        if ordinal in evidence:
+            continue
+        if ordinal < gap:
+            distance = gap - 1 - ordinal
+            score = w_before * log1p(distance)
+        else:
+            distance = ordinal - gap
+            score = w_after * log1p(distance) + w_is_after
+        if distance == 0:
+            score += w_adjacent
+        if sections[ordinal] == section:
+            score += w_section
+        score += w_gallery * value
+        if (part := opening(ordinal)) is not None:
+            score += w_first * part
+        if (part := only(ordinal)) is not None:
+            score += w_unique * part
+        out[ordinal] = score
     if 0 in out:
         out[0] += w_lead + (w_lead_caption if gap == 0 else 0.0)
     return out
+
+
+@lru_cache(maxsize=8)
+def _least_learned_score(min_score: float) -> float:
+    """min_score as a learned linear score: sigmoid(scale * s + offset) >= min_score (scale > 0)."""
+    _, scale, offset = load_model()
+    return (math.log(min_score / (1.0 - min_score)) - offset) / scale
 
 
 def rank_learned(
@@ -782,8 +905,7 @@ def rank_learned(
     if not scores:
         return []
     _, scale, offset = load_model()
-    # min_score as a linear score: sigmoid(scale * s + offset) >= min_score (scale > 0).
-    least = (math.log(options.min_score / (1.0 - options.min_score)) - offset) / scale
+    least = _least_learned_score(options.min_score)
     ranked = [
         (-value, gap - 1 - o if o < gap else o - gap, o) for o, value in scores.items() if value >= least
     ]
@@ -829,10 +951,13 @@ def matching_text(block: Block) -> tuple[str, str]:
         text = text.replace(block.credit, " ")
     text = text.strip()
     lowered = text.lower()
-    if any(hint in lowered for hint in CREDIT_HINTS):
-        if "(" in text or "[" in text:
-            text = CREDIT_BRACKET.sub("", text)
-        text = CREDIT_MARKED.sub("", text)
+    for hint in CREDIT_HINTS:
+        if hint in lowered:  # the patterns are slow: run where they can match (a bracket, a colon, "by")
+            if ("(" in text or "[" in text) and (")" in text or "]" in text):
+                text = CREDIT_BRACKET.sub("", text)
+            if ":" in text or "by" in text:
+                text = CREDIT_MARKED.sub("", text)
+            break
     if "copyright" in lowered or "©" in text:
         text = COPYRIGHT_TAIL.sub("", text)
     if _may_end_in_credit(text):
@@ -875,8 +1000,6 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
     lengths, texts = body.lengths, body.texts
     cut, cut_text = -1, ""  # the paragraph that overflows the budget (the last one taken), cut to fit
     size = lengths[0]
-    if size is None:
-        size = lengths[0] = len(texts[0].split())
     if size > left:
         cut, cut_text, left = 0, " ".join(texts[0].split()[:left]), 0
     else:
@@ -896,8 +1019,6 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
         if ordinal == 0:
             continue  # the lead is in already
         size = lengths[ordinal]
-        if size is None:
-            size = lengths[ordinal] = len(texts[ordinal].split())
         if size > left:
             cut, cut_text, left = ordinal, " ".join(texts[ordinal].split()[:left]), 0
         else:

@@ -489,6 +489,65 @@ def test_window_helper_with_no_body():
     assert context_window("Only a title", _Body.of(article.blocks), 0, 512) == "Only a title"
 
 
+TRICKY_BODY = [
+    "Men and women fled Harbour Hospital; the harbour's ferries (150,000 tonnes) left at 1,150,000 and 100,100,100.",
+    "A man \U0001f600 waved \U0001d400\U0001d401s at the bodies of French and Dutch families in Turkey, \u0663\u0664\u0665\u0666 times.",
+    "Bombing, bombed, bombs: the bomb-makers' bombshell \u2014 \u201cHarbourmaster\u201d Jane Roebuck's harbours_x.",
+    "",
+    "  Two\u00a0spaces,  a\ttab, a thin\u2009space and a trailing one ",
+]
+TRICKY_CAPTION = (
+    "Men, women, harbours at Hospital: 150,000 and 1,150,000 bombs, 100,100 bodies, French and Dutch "
+    "families, Turkish \U0001d400\U0001d401 \u0663\u0664\u0665\u0666 Roebuck ferries"
+)
+
+
+def test_word_index_finds_what_str_find_finds():
+    """Many stems are looked up at once from a numpy index of word starts, a few with str.find: the
+    same hits, paragraphs and scores either way (numbers with commas, irregular plurals, emoji)."""
+    from captionset.align import _Body
+
+    article = make_article([("body", text) for text in TRICKY_BODY] + [("photo_caption", TRICKY_CAPTION)])
+    terms = list(query(TRICKY_CAPTION).terms)
+    one_by_one = _Body.of(article.blocks)
+    for term in terms:
+        one_by_one.term(term)
+    at_once = _Body.of(article.blocks)
+    at_once._index_look_up(terms)
+    assert at_once.terms == one_by_one.terms
+    found = {term for term, (_, parts, _, _) in at_once.terms.items() if parts}
+    assert {stem("men"), stem("harbours"), "150000", "1150000", stem("bombs"), stem("french")} <= found
+
+
+def test_window_token_counts_are_whitespace_tokens():
+    from captionset.align import _Body
+
+    body = _Body.of(make_article([("body", text) for text in TRICKY_BODY]).blocks)
+    body.prepare_windows()
+    assert body.lengths == [len(text.split()) for text in TRICKY_BODY]
+    assert body.joined == "\n\n".join(TRICKY_BODY)
+
+
+def test_caption_words_and_credit_gates_match_the_patterns():
+    """The shortcuts before the slow caption patterns never skip a match."""
+    from captionset.align import CAPTION_WORD, CREDIT_TAIL, _caption_words, _may_end_in_credit
+
+    captions = [
+        TRICKY_CAPTION,
+        "The road to the launch site from Porthaven. Jane Roe for Example News",
+        "Smoke rises over the city. Harbour Trust",
+        "Crowds of 150,000 gather, 1,2 and 12,345,678 in Dover.\u00a0PA",
+        "A quiet harbour at dawn.",
+        "Waves! Photo by Jane Roe / AP",
+        "Boats return. of",
+        "",
+    ]
+    for caption in captions:
+        assert _caption_words(caption) == CAPTION_WORD.findall(caption)
+        if not _may_end_in_credit(caption):
+            assert CREDIT_TAIL.search(caption) is None
+
+
 def _eval_module():
     spec = importlib.util.spec_from_file_location("eval_align", ROOT / "scripts" / "eval_align.py")
     assert spec and spec.loader
