@@ -747,8 +747,8 @@ def assemble_features(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.nd
 
 
 def article_features_reference(texts: list[str]) -> tuple[np.ndarray, list[str]]:
-    """``article_features`` from the block-by-block raw values (the definition; slow)."""
-    return assemble_features(*raw_values_reference(texts))
+    """``article_features`` from the block-by-block raw values, all in Python (the definition; slow)."""
+    return assemble_features_python(*raw_values_reference(texts))
 
 
 def assemble_features_python(raw_matrix: np.ndarray, endings: list[str]) -> tuple[np.ndarray, list[str]]:
