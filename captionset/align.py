@@ -120,6 +120,8 @@ WORD_END = re.compile(r"[^\W_]*")
 INDEX_KEYS = 4
 #: By number of characters (2, 3, 4): the low 32, 48 and 64 bits of four UTF-16 code units.
 PREFIX_MASKS = {2: np.uint64(0xFFFFFFFF), 3: np.uint64(0xFFFFFFFFFFFF), 4: np.uint64(0xFFFFFFFFFFFFFFFF)}
+#: Fibonacci hashing of prefix codes to 16 bits: the top bits of the code times 2**64 / golden ratio.
+PREFIX_HASH_FACTOR, PREFIX_HASH_SHIFT = np.uint64(0x9E3779B97F4A7C15), np.uint64(48)
 #: Characters that stand in for ones beyond 16 bits in the word index: a word character that no search
 #: key holds (keys are lower case), and a character that is none.
 WORD_STAND_IN, OTHER_STAND_IN = ord("A"), 0xFFFF
@@ -262,17 +264,24 @@ def _utf16_codes(text: str) -> tuple[np.ndarray, bytes]:
 
 
 @lru_cache(maxsize=1 << 14)
-def _key_plan(term: str) -> tuple[tuple[tuple[int, int, str], ...], tuple[str, ...]]:
-    """How ``_Body._index_hits`` finds a term: (code of the first characters, how many of them, key) of
-    every key that is a plain word of 16-bit characters, and the other keys (found with ``str.find``)."""
-    words: list[tuple[int, int, str]] = []
+def _key_plan(term: str) -> tuple[tuple[tuple[int, int, str, bool], ...], tuple[str, ...]]:
+    """How ``_Body._index_look_up`` finds a term: (code of the first characters, how many of them, key,
+    whether a word that is just the key is a hit) of every key that is a plain word of 16-bit
+    characters, and the other keys (found with ``str.find``)."""
+    words: list[tuple[int, int, str, bool]] = []
     others: list[str] = []
     for key in _search_keys(term):
         if len(key) > 1 and key.isalnum() and max(key) <= "\uffff":
-            words.append((int.from_bytes(key[:4].encode("utf-16-le"), "little"), min(len(key), 4), key))
+            code = int.from_bytes(key[:4].encode("utf-16-le"), "little")
+            words.append((code, min(len(key), 4), key, key == term or stem(key) == term))
         else:
             others.append(key)
     return tuple(words), tuple(others)
+
+
+def _prefix_hash(codes: np.ndarray) -> np.ndarray:
+    """16 bits of every 64-bit prefix code (Fibonacci hashing), to mark and look up codes in a table."""
+    return (codes * PREFIX_HASH_FACTOR) >> PREFIX_HASH_SHIFT
 
 
 @lru_cache(maxsize=1 << 14)
@@ -322,6 +331,8 @@ class _Body:
     terms: dict[str, _Term] = field(default_factory=dict)
     #: Whitespace tokens of every paragraph (the window's token budget), counted for the first window.
     lengths: list[int] = field(default_factory=list)
+    #: Whitespace tokens of the whole body.
+    tokens: int = 0
     #: The paragraphs joined by blank lines, and where each one starts in it (windows are slices).
     joined: str = ""
     joined_starts: list[int] = field(default_factory=list)
@@ -410,25 +421,28 @@ class _Body:
         starts = bounds[::2]
         lengths = bounds[1::2] - starts
         prefixes = np.ndarray((size,), "<u8", raw + bytes(6), 0, (2,))[starts]
+        # Per term: its hits and its term frequency by paragraph, as its keys find them.
+        found: dict[str, tuple[list[tuple[int, int]], dict[int, int]]] = {term: ([], {}) for term in terms}
         # Codes of two, three and four characters never meet: no key holds U+0000.
-        by_prefix: dict[int, list[tuple[str, str]]] = {}
+        by_prefix: dict[int, list[tuple[str, str, bool, list[tuple[int, int]], dict[int, int]]]] = {}
         widths: set[int] = set()
-        odd: list[tuple[str, tuple[str, ...]]] = []
+        recount: list[str] = []  # terms whose hits come from several keys, or from str.find
         for term in terms:
             words, others = _key_plan(term)
-            for code, width, key in words:
-                by_prefix.setdefault(code, []).append((term, key))
+            hits, counts = found[term]
+            for code, width, key, whole in words:
+                by_prefix.setdefault(code, []).append((term, key, whole, hits, counts))
                 widths.add(width)
             if others:
-                odd.append((term, others))
-        hits: dict[str, list[tuple[int, int]]] = {}
-        counts: dict[str, dict[int, int]] = {}
+                hits += self._find(term, others)
+            if others or len(words) > 1:
+                recount.append(term)
         if by_prefix:
+            # Words whose first characters hash like a key's (a few more than those with a key's).
+            marked = np.zeros(1 << 16, dtype=bool)
+            marked[_prefix_hash(np.fromiter(by_prefix, np.uint64, len(by_prefix)))] = True
             wanted = np.concatenate([prefixes & PREFIX_MASKS[width] for width in sorted(widths)])
-            known = np.array(sorted(by_prefix), dtype=np.uint64)
-            chosen = np.flatnonzero(
-                known[np.minimum(np.searchsorted(known, wanted), len(known) - 1)] == wanted
-            )
+            chosen = np.flatnonzero(marked[_prefix_hash(wanted)])
             words = chosen % len(starts)  # the same word can be chosen by a short and by a long key
             places = starts[words]
             for start, length, code, ordinal in zip(
@@ -438,36 +452,24 @@ class _Body:
                 np.searchsorted(self.ends, places).tolist(),  # the first paragraph not ending before
                 strict=True,
             ):
-                for term, key in by_prefix[code]:
+                for term, key, whole, hits, counts in by_prefix.get(code, ()):
                     if len(key) > 4 and not hay.startswith(key, start):
                         continue
-                    # A key that opens a longer word is a hit when the whole word has the stem.
-                    if (
-                        stem(hay[start : start + length]) == term
-                        if length > len(key)
-                        else key == term or stem(key) == term
-                    ):
-                        if term in hits:
-                            hits[term].append((start, start + length))
-                            found = counts[term]
-                            found[ordinal] = found.get(ordinal, 0) + 1
-                        else:
-                            hits[term] = [(start, start + length)]
-                            counts[term] = {ordinal: 1}
-        for term, others in odd:
-            more = self._find(term, others)
-            if more:
-                hits[term] = hits.get(term, []) + more
-                counts.pop(term, None)
-        for term in terms:
-            found_hits = hits.get(term)
-            if found_hits is None:
-                self._store(term, [], {})
-            elif term in counts and len(_search_keys(term)) == 1:
-                self._store(term, found_hits, counts[term])
-            else:  # hits of several keys: in text order, then counted
-                found_hits.sort()
-                self._store(term, found_hits)
+                    # The key itself is a hit when ``whole``; a longer word when it has the stem.
+                    if stem(hay[start : start + length]) == term if length > len(key) else whole:
+                        hits.append((start, start + length))
+                        counts[ordinal] = counts.get(ordinal, 0) + 1
+        for term in recount:  # hits in text order, then counted
+            found[term][0].sort()
+            self._store(term, found[term][0])
+        absent = math.log(1.0 + (len(self.indices) + 0.5) / 0.5)  # the IDF of a stem in no paragraph
+        for term, (hits, counts) in found.items():
+            if term in self.terms:
+                continue
+            if hits:
+                self._store(term, hits, counts)
+            else:
+                self.terms[term] = (absent, [], hits, counts)
 
     def _store(self, term: str, hits: list[tuple[int, int]], found: dict[int, int] | None = None) -> _Term:
         """Remember a stem's hits with their paragraphs (term frequency by paragraph, in text order:
@@ -498,6 +500,7 @@ class _Body:
         spaces = np.concatenate(([True], _character_classes()[1][_utf16_codes(joined)[0]]))
         opens = np.flatnonzero(spaces[:-1] > spaces[1:])  # a token opens after a space (or at the start)
         self.lengths = np.diff(np.searchsorted(opens, starts)).tolist()
+        self.tokens = sum(self.lengths)
 
     def adjacent(self, first: str, second: str) -> list[int]:
         """Ordinals of the paragraphs where a word of ``first`` is followed by one of ``second``,
@@ -761,8 +764,7 @@ def gallery_evidence(members: list[Parts]) -> list[dict[int, float]]:
         if not r:
             out.append({})
             continue
-        mean = {o: (v - r.get(o, 0.0)) / others for o, v in sums.items()}
-        out.append({o: v for o, v in mean.items() if v > 0})
+        out.append({o: mean for o, v in sums.items() if (mean := (v - r.get(o, 0.0)) / others) > 0})
     return out
 
 
@@ -997,6 +999,9 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
         return "\n\n".join(pieces)
     if not body.joined_starts:
         body.prepare_windows()
+    if body.tokens < left:  # the whole body fits, wherever the caption is
+        pieces.append(body.joined)
+        return "\n\n".join(pieces)
     lengths, texts = body.lengths, body.texts
     cut, cut_text = -1, ""  # the paragraph that overflows the budget (the last one taken), cut to fit
     size = lengths[0]

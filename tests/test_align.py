@@ -396,6 +396,13 @@ def test_window_budget_smaller_than_title_and_lead():
     assert align(article, AlignOptions(window_tokens=0))[0].context_window == ""
 
 
+def test_window_stops_when_the_budget_is_spent():
+    # A paragraph without tokens after the budget is spent is left out; one before it is kept.
+    article = make_article([("body", "a b c"), ("photo_caption", "x y"), ("body", "")], title="")
+    assert align(article, AlignOptions(window_tokens=3))[0].context_window == "a b c"
+    assert align(article, AlignOptions(window_tokens=4))[0].context_window == "a b c\n\n"
+
+
 def test_window_is_whole_article_when_it_fits():
     article = make_article(STORY)
     window = align(article)[0].context_window
@@ -491,14 +498,14 @@ def test_window_helper_with_no_body():
 
 TRICKY_BODY = [
     "Men and women fled Harbour Hospital; the harbour's ferries (150,000 tonnes) left at 1,150,000 and 100,100,100.",
-    "A man \U0001f600 waved \U0001d400\U0001d401s at the bodies of French and Dutch families in Turkey, \u0663\u0664\u0665\u0666 times.",
+    "A man \U0001f600 waved \U0001d400\U0001d401s at the bodies of French and Dutch families in Turkey, \u0663\u0664\u0665\u0666 times, to i\u0307zmir.",
     "Bombing, bombed, bombs: the bomb-makers' bombshell \u2014 \u201cHarbourmaster\u201d Jane Roebuck's harbours_x.",
     "",
     "  Two\u00a0spaces,  a\ttab, a thin\u2009space and a trailing one ",
 ]
 TRICKY_CAPTION = (
     "Men, women, harbours at Hospital: 150,000 and 1,150,000 bombs, 100,100 bodies, French and Dutch "
-    "families, Turkish \U0001d400\U0001d401 \u0663\u0664\u0665\u0666 Roebuck ferries"
+    "families, Turkish \U0001d400\U0001d401 \u0663\u0664\u0665\u0666 Roebuck ferries in \u0130zmir"
 )
 
 
@@ -516,7 +523,16 @@ def test_word_index_finds_what_str_find_finds():
     at_once._index_look_up(terms)
     assert at_once.terms == one_by_one.terms
     found = {term for term, (_, parts, _, _) in at_once.terms.items() if parts}
-    assert {stem("men"), stem("harbours"), "150000", "1150000", stem("bombs"), stem("french")} <= found
+    # "İzmir" lower-cased holds a combining dot, no word character: that key is found with str.find.
+    assert {
+        stem("men"),
+        stem("harbours"),
+        "150000",
+        "1150000",
+        stem("bombs"),
+        stem("french"),
+        "i\u0307zmir",
+    } <= found
 
 
 def test_window_token_counts_are_whitespace_tokens():
