@@ -116,8 +116,11 @@ WORD = re.compile(r"[^\W_]+")
 CAPTION_WORD = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|[^\W_]+")
 # The rest of a word after a found search key.
 WORD_END = re.compile(r"[^\W_]*")
-#: Search keys from which finding terms with ``_Body._index_hits`` beats one ``str.find`` per key.
-INDEX_KEYS = 4
+#: Candidates from which ranking first finds the k-th best score, to sort only those that reach it.
+RANK_SHORTLIST = 16
+#: The cost of ``_Body._index_look_up`` in characters read by ``str.find`` (one find reads the whole
+#: body): a fixed part, and a part per character of the body (measured on the dev articles).
+INDEX_FIXED_CHARACTERS, INDEX_KEYS_PER_CHARACTER = 35_000, 3
 #: By number of characters (2, 3, 4): the low 32, 48 and 64 bits of four UTF-16 code units.
 PREFIX_MASKS = {2: np.uint64(0xFFFFFFFF), 3: np.uint64(0xFFFFFFFFFFFF), 4: np.uint64(0xFFFFFFFFFFFFFFFF)}
 #: Fibonacci hashing of prefix codes to 16 bits: the top bits of the code times 2**64 / golden ratio.
@@ -125,6 +128,7 @@ PREFIX_HASH_FACTOR, PREFIX_HASH_SHIFT = np.uint64(0x9E3779B97F4A7C15), np.uint64
 #: Characters that stand in for ones beyond 16 bits in the word index: a word character that no search
 #: key holds (keys are lower case), and a character that is none.
 WORD_STAND_IN, OTHER_STAND_IN = ord("A"), 0xFFFF
+WORD_STAND_IN_TEXT = chr(WORD_STAND_IN)
 # Most characters between the two words of a phrase ("Hospital in Dover", "Friends Of The Earth").
 PHRASE_GAP = 24
 
@@ -245,8 +249,8 @@ def _character_classes() -> tuple[np.ndarray, np.ndarray]:
     (``str.isspace``), to look up a whole text at once."""
     characters = [chr(c) for c in range(0x10000)]
     return (
-        np.array([c.isalnum() for c in characters], dtype=bool),
-        np.array([c.isspace() for c in characters], dtype=bool),
+        np.fromiter(map(str.isalnum, characters), dtype=bool, count=0x10000),
+        np.fromiter(map(str.isspace, characters), dtype=bool, count=0x10000),
     )
 
 
@@ -267,11 +271,11 @@ def _utf16_codes(text: str) -> tuple[np.ndarray, bytes]:
 def _key_plan(term: str) -> tuple[tuple[tuple[int, int, str, bool], ...], tuple[str, ...]]:
     """How ``_Body._index_look_up`` finds a term: (code of the first characters, how many of them, key,
     whether a word that is just the key is a hit) of every key that is a plain word of 16-bit
-    characters, and the other keys (found with ``str.find``)."""
+    characters (and no stand-in), and the other keys (found with ``str.find``)."""
     words: list[tuple[int, int, str, bool]] = []
     others: list[str] = []
     for key in _search_keys(term):
-        if len(key) > 1 and key.isalnum() and max(key) <= "\uffff":
+        if len(key) > 1 and key.isalnum() and max(key) <= "\uffff" and WORD_STAND_IN_TEXT not in key:
             code = int.from_bytes(key[:4].encode("utf-16-le"), "little")
             words.append((code, min(len(key), 4), key, key == term or stem(key) == term))
         else:
@@ -374,9 +378,10 @@ class _Body:
     def look_up(self, terms: Iterable[str]) -> None:
         """Find every term not known yet: with ``str.find`` when there are a few search keys (each find
         reads the whole body), else all at once from where the body's words start (``_index_look_up``,
-        which costs about ``INDEX_KEYS`` finds). Same hits either way."""
+        whose cost is ``INDEX_FIXED_CHARACTERS`` and ``INDEX_KEYS_PER_CHARACTER``). Same hits either way."""
         new = [term for term in dict.fromkeys(terms) if term not in self.terms]
-        if sum(len(_search_keys(term)) for term in new) < INDEX_KEYS:
+        keys, size = sum(len(_search_keys(term)) for term in new), len(self.hay)
+        if keys * size < INDEX_FIXED_CHARACTERS + INDEX_KEYS_PER_CHARACTER * size:
             for term in new:
                 self._store(term, self._find(term, _search_keys(term)))
             return
@@ -424,14 +429,14 @@ class _Body:
         # Per term: its hits and its term frequency by paragraph, as its keys find them.
         found: dict[str, tuple[list[tuple[int, int]], dict[int, int]]] = {term: ([], {}) for term in terms}
         # Codes of two, three and four characters never meet: no key holds U+0000.
-        by_prefix: dict[int, list[tuple[str, str, bool, list[tuple[int, int]], dict[int, int]]]] = {}
+        by_prefix: dict[int, list[tuple[str, str, int, bool, list[tuple[int, int]], dict[int, int]]]] = {}
         widths: set[int] = set()
         recount: list[str] = []  # terms whose hits come from several keys, or from str.find
         for term in terms:
             words, others = _key_plan(term)
             hits, counts = found[term]
             for code, width, key, whole in words:
-                by_prefix.setdefault(code, []).append((term, key, whole, hits, counts))
+                by_prefix.setdefault(code, []).append((term, key, len(key), whole, hits, counts))
                 widths.add(width)
             if others:
                 hits += self._find(term, others)
@@ -452,12 +457,13 @@ class _Body:
                 np.searchsorted(self.ends, places).tolist(),  # the first paragraph not ending before
                 strict=True,
             ):
-                for term, key, whole, hits, counts in by_prefix.get(code, ()):
-                    if len(key) > 4 and not hay.startswith(key, start):
+                for term, key, size, whole, hits, counts in by_prefix.get(code, ()):
+                    if size > 4 and not hay.startswith(key, start):
                         continue
                     # The key itself is a hit when ``whole``; a longer word when it has the stem.
-                    if stem(hay[start : start + length]) == term if length > len(key) else whole:
-                        hits.append((start, start + length))
+                    end = start + length
+                    if stem(hay[start:end]) == term if length > size else whole:
+                        hits.append((start, end))
                         counts[ordinal] = counts.get(ordinal, 0) + 1
         for term in recount:  # hits in text order, then counted
             found[term][0].sort()
@@ -588,9 +594,10 @@ def query(text: str, label: str = "") -> _Query:
             else:
                 previous = ""
             bridged = False
-    for word in WORD.findall(label.lower()):
-        if len(word) > 1 and word not in STOPWORDS:
-            terms.setdefault(stem(word), LABEL_WEIGHT)
+    if label:
+        for word in WORD.findall(label.lower()):
+            if len(word) > 1 and word not in STOPWORDS:
+                terms.setdefault(stem(word), LABEL_WEIGHT)
     return _Query(terms, entities, phrases)
 
 
@@ -908,6 +915,8 @@ def rank_learned(
         return []
     _, scale, offset = load_model()
     least = _least_learned_score(options.min_score)
+    if 0 < options.top_k < len(scores) > RANK_SHORTLIST:  # no need for a tuple per candidate
+        least = max(least, sorted(scores.values(), reverse=True)[options.top_k - 1])
     ranked = [
         (-value, gap - 1 - o if o < gap else o - gap, o) for o, value in scores.items() if value >= least
     ]
