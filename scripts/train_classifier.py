@@ -4,14 +4,20 @@
     python scripts/train_classifier.py                  # train on train/ + dev/, write model.json
     python scripts/train_classifier.py --loso           # leave-one-site-out over dev/ (no model written)
     python scripts/train_classifier.py --loso --folds 5 # faster: 5 site-grouped folds over dev/
+    python scripts/train_classifier.py --cv-all 5       # 5 site-grouped folds over train/ + dev/
+    python scripts/train_classifier.py --model logistic # the earlier model, for comparison
 
-The model is two stages of one-vs-rest L2 logistic regression fitted by Newton's method (IRLS), so
-training is deterministic: the same corpus gives byte-identical weights. Stage 2 is trained on
-out-of-fold stage-1 scores (folds grouped by site) so that it learns how far to trust them on new sites.
+The model is two stages of gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier with a
+fixed seed and no early stopping, so the same corpus gives byte-identical trees; scikit-learn is needed
+here only, the package scores the exported trees itself). ``--model logistic`` fits one-vs-rest L2 logistic
+regression by Newton's method instead. Stage 2 is trained on out-of-fold stage-1 scores (folds grouped by
+site) so that it learns how far to trust them on new sites.
 
-Cross-validation never scores an article with a model fitted to its site: for each held-out dev site,
-every train/ and dev/ page of that site is left out of training. Scores follow
-../shared/tools/score_parse.py (credit-only blocks are not scored).
+Cross-validation never scores an article with a model fitted to its site: for each held-out site, every
+train/ and dev/ page of that site is left out of training. ``--loso`` scores the dev pages (gold labels);
+``--cv-all`` also scores the train/ pages (silver labels: noisier, but three times the captions), each
+with a model that never saw its site. Scores follow ../shared/tools/score_parse.py (credit-only blocks are
+not scored).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import importlib.util
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +42,7 @@ from captionset.classify.classifier import (
     stage2_rows,
 )
 from captionset.classify.features import FEATURE_NAMES, article_features
+from captionset.classify.trees import export_sklearn
 from captionset.segment import segment
 from captionset.text import to_text
 
@@ -159,7 +166,7 @@ def fit_binary(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, iteration
     return beta
 
 
-def fit_stage(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> dict:
+def fit_logistic_stage(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> dict:
     """One-vs-rest weights for every model class, on standardised features, folded back to raw ones."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -172,57 +179,6 @@ def fit_stage(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> dict:
         weights[cls] = [round(float(v), 6) for v in raw]
         bias[cls] = round(float(beta[0] - np.sum(raw * mean)), 6)
     return {"weights": weights, "bias": bias}
-
-
-def fit_mlp(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray, *, hidden: int, l2: float, epochs: int, seed: int = 0
-) -> dict:
-    """A one-hidden-layer network (tanh, softmax) by full-batch Adam from a seeded start: reproducible."""
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    xs = (x - mean) / scale
-    d = xs.shape[1]
-    k = len(MODEL_CLASSES)
-    rng = np.random.default_rng(seed)
-    params = {
-        "w1": rng.normal(0, 1 / np.sqrt(d), (d, hidden)),
-        "b1": np.zeros(hidden),
-        "w2": rng.normal(0, 1 / np.sqrt(hidden), (hidden, k)),
-        "b2": np.zeros(k),
-    }
-    onehot = np.eye(k)[y]
-    weights = (w / w.sum())[:, None]
-    m = {key: np.zeros_like(v) for key, v in params.items()}
-    v2 = {key: np.zeros_like(v) for key, v in params.items()}
-    lr, beta1, beta2 = 0.01, 0.9, 0.999
-    for step in range(1, epochs + 1):
-        h = np.tanh(xs @ params["w1"] + params["b1"])
-        z = h @ params["w2"] + params["b2"]
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        dz = (p - onehot) * weights
-        grads = {"w2": h.T @ dz + l2 * params["w2"], "b2": dz.sum(axis=0)}
-        dh = (dz @ params["w2"].T) * (1 - h * h)
-        grads["w1"] = xs.T @ dh + l2 * params["w1"]
-        grads["b1"] = dh.sum(axis=0)
-        for key, g in grads.items():
-            m[key] = beta1 * m[key] + (1 - beta1) * g
-            v2[key] = beta2 * v2[key] + (1 - beta2) * g * g
-            mhat = m[key] / (1 - beta1**step)
-            vhat = v2[key] / (1 - beta2**step)
-            params[key] -= lr * mhat / (np.sqrt(vhat) + 1e-8)
-    # Fold the standardisation into the first layer so that the runtime sees raw features.
-    w1 = params["w1"] / scale[:, None]
-    b1 = params["b1"] - mean @ w1
-    return {
-        "kind": "mlp",
-        "w1": [[round(float(v), 6) for v in row] for row in w1],
-        "b1": [round(float(v), 6) for v in b1],
-        "w2": [[round(float(v), 6) for v in row] for row in params["w2"]],
-        "b2": [round(float(v), 6) for v in params["b2"]],
-    }
 
 
 def training_arrays(pages: list[Page], dev_weight: float, rows_of=None):
@@ -239,51 +195,76 @@ def training_arrays(pages: list[Page], dev_weight: float, rows_of=None):
     return np.vstack(xs), np.array(ys), np.array(ws)
 
 
-def fit_model(
-    pages: list[Page],
-    *,
-    l2: float,
-    dev_weight: float,
-    folds: int = 4,
-    hidden: int = 0,
-    mlp_l2: float = 1e-4,
-    epochs: int = 600,
-) -> dict:
+@dataclass(frozen=True)
+class FitOptions:
+    """How the two stages are fitted: gradient-boosted trees (the default) or logistic regression."""
+
+    model: str = "trees"
+    dev_weight: float = 2.0
+    folds: int = 4
+    #: logistic regression: L2 penalty
+    l2: float = 3.0
+    #: trees: boosting rounds (one tree per class and round), depth, least (weighted) rows per leaf,
+    #: shrinkage and L2 penalty of the leaf values
+    rounds: int = 40
+    depth: int = 4
+    min_leaf: int = 40
+    learning_rate: float = 0.08
+    tree_l2: float = 1.0
+
+
+def fit_tree_stage(x: np.ndarray, y: np.ndarray, w: np.ndarray, options: FitOptions) -> dict:
+    """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, fixed seed, no early stopping:
+    deterministic), exported as the node table captionset.classify.trees reads at run time."""
+    try:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+    except ImportError as error:  # a training-time dependency only: the package never imports sklearn
+        raise SystemExit("training the trees needs scikit-learn: pip install scikit-learn") from error
+    estimator = HistGradientBoostingClassifier(
+        max_iter=options.rounds,
+        max_depth=options.depth,
+        min_samples_leaf=options.min_leaf,
+        learning_rate=options.learning_rate,
+        l2_regularization=options.tree_l2,
+        early_stopping=False,
+        random_state=0,
+    )
+    estimator.fit(x, y, sample_weight=w)
+    return export_sklearn(estimator, len(MODEL_CLASSES))
+
+
+def fit_one_stage(x: np.ndarray, y: np.ndarray, w: np.ndarray, options: FitOptions) -> dict:
+    if options.model == "trees":
+        return fit_tree_stage(x, y, w, options)
+    if options.model == "logistic":
+        return fit_logistic_stage(x, y, w, options.l2)
+    raise ValueError(f"unknown model {options.model!r}")
+
+
+def fit_model(pages: list[Page], options: FitOptions) -> dict:
     """Stage 1 on block features; stage 2 on out-of-fold stage-1 scores of the same pages."""
-    x, y, w = training_arrays(pages, dev_weight)
-    stage1 = fit_stage(x, y, w, l2)
+    x, y, w = training_arrays(pages, options.dev_weight)
+    stage1 = fit_one_stage(x, y, w, options)
     sites = sorted({p.site for p in pages})
+    folds = options.folds
     fold_of = {site: int(hashlib.sha1(site.encode()).hexdigest(), 16) % folds for site in sites}
     oof: dict[str, list[list[float]]] = {}
     for f in range(folds):
         inside = [p for p in pages if fold_of[p.site] != f]
         outside = [p for p in pages if fold_of[p.site] == f]
-        xf, yf, wf = training_arrays(inside, dev_weight)
-        stage = fit_stage(xf, yf, wf, l2)
+        xf, yf, wf = training_arrays(inside, options.dev_weight)
+        stage = fit_one_stage(xf, yf, wf, options)
         for page in outside:
             probs = predict_stage(page.rows, stage)
             oof[page.name + page.split] = stage2_rows(page.rows, probs, page.endings)
-    x2, y2, w2 = training_arrays(pages, dev_weight, rows_of=lambda p: oof[p.name + p.split])
-    if hidden:
-        stage2 = fit_mlp(x2, y2, w2, hidden=hidden, l2=mlp_l2, epochs=epochs)
-    else:
-        stage2 = fit_stage(x2, y2, w2, l2)
+    x2, y2, w2 = training_arrays(pages, options.dev_weight, rows_of=lambda p: oof[p.name + p.split])
+    stage2 = fit_one_stage(x2, y2, w2, options)
     return {
-        "version": 1,
+        "version": 2,
         "features": list(FEATURE_NAMES),
         "stage2_features": list(STAGE2_FEATURES),
         "classes": list(MODEL_CLASSES),
-        "training": {
-            "pages": len(pages),
-            "sites": len(sites),
-            "blocks": len(y),
-            "l2": l2,
-            "dev_weight": dev_weight,
-            "folds": folds,
-            "hidden": hidden,
-            "mlp_l2": mlp_l2,
-            "epochs": epochs,
-        },
+        "training": {"pages": len(pages), "sites": len(sites), "blocks": len(y), **asdict(options)},
         "stage1": stage1,
         "stage2": stage2,
     }
@@ -330,7 +311,7 @@ class Tally:
 
 
 def cross_validate(
-    train: list[Page], dev: list[Page], *, folds: int, dont_care, verbose: bool, **fit
+    train: list[Page], dev: list[Page], *, folds: int, dont_care, verbose: bool, options: FitOptions
 ) -> None:
     """Leave-one-site-out (or site-grouped k-fold) over dev: no page of a held-out site is trained on."""
     dev_sites = sorted({p.site for p in dev})
@@ -344,7 +325,7 @@ def cross_validate(
     for held in groups:
         held_set = set(held)
         pages = [p for p in train + dev if p.site not in held_set]
-        model = fit_model(pages, **fit)
+        model = fit_model(pages, options)
         for page in dev:
             if page.site not in held_set:
                 continue
@@ -365,6 +346,28 @@ def cross_validate(
                 print(f"    {name:40s} tp={tp} fp={fp} fn={fn}")
 
 
+def cross_validate_all(pages: list[Page], *, folds: int, dont_care, options: FitOptions) -> None:
+    """Site-grouped k-fold over every page (train/ and dev/): each page is scored by a model that was not
+    fitted to its site; dev (gold) and train (silver) pages are tallied apart."""
+    sites = sorted({p.site for p in pages})
+    fold_of = {site: int(hashlib.sha1(site.encode()).hexdigest(), 16) % folds for site in sites}
+    tallies = {"dev": Tally(), "train": Tally()}
+    started = time.perf_counter()
+    for f in range(folds):
+        model = fit_model([p for p in pages if fold_of[p.site] != f], options)
+        for page in pages:
+            if fold_of[page.site] == f:
+                tallies[page.split].add(
+                    page, [label for label, _ in label_texts(page.texts, model)], dont_care
+                )
+    elapsed = time.perf_counter() - started
+    print(
+        f"{folds}-fold site-grouped CV over train/ + dev/ ({len(pages)} pages, {len(sites)} sites, {elapsed:.0f}s)"
+    )
+    print(f"  dev (gold)     {tallies['dev'].line()}")
+    print(f"  train (silver) {tallies['train'].line()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", type=Path, default=SHARED / "corpus")
@@ -373,11 +376,20 @@ def main() -> None:
         "--loso", action="store_true", help="cross-validate over dev/ instead of writing the model"
     )
     ap.add_argument("--folds", type=int, default=0, help="with --loso: site-grouped folds (0 = one per site)")
-    ap.add_argument("--l2", type=float, default=3.0)
-    ap.add_argument("--dev-weight", type=float, default=2.0)
-    ap.add_argument("--hidden", type=int, default=0, help="hidden units of the stage-2 network (0: logistic)")
-    ap.add_argument("--mlp-l2", type=float, default=1e-4)
-    ap.add_argument("--epochs", type=int, default=600)
+    ap.add_argument(
+        "--cv-all", type=int, default=0, metavar="K", help="site-grouped K-fold CV over train/ and dev/"
+    )
+    defaults = FitOptions()
+    ap.add_argument("--model", choices=("trees", "logistic"), default=defaults.model)
+    ap.add_argument("--dev-weight", type=float, default=defaults.dev_weight)
+    ap.add_argument("--l2", type=float, default=defaults.l2, help="logistic: L2 penalty")
+    ap.add_argument("--rounds", type=int, default=defaults.rounds, help="trees: boosting rounds")
+    ap.add_argument("--depth", type=int, default=defaults.depth, help="trees: depth")
+    ap.add_argument("--min-leaf", type=int, default=defaults.min_leaf, help="trees: least rows per leaf")
+    ap.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="trees: shrinkage")
+    ap.add_argument(
+        "--tree-l2", type=float, default=defaults.tree_l2, help="trees: L2 penalty of leaf values"
+    )
     ap.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
@@ -399,11 +411,23 @@ def main() -> None:
     dev = load_pages(a.corpus / "dev", "dev", dont_care)
     if a.drop:
         drop_features(train + dev, a.drop.split(","))
-    fit = {"l2": a.l2, "dev_weight": a.dev_weight, "hidden": a.hidden, "mlp_l2": a.mlp_l2, "epochs": a.epochs}
+    options = FitOptions(
+        model=a.model,
+        dev_weight=a.dev_weight,
+        l2=a.l2,
+        rounds=a.rounds,
+        depth=a.depth,
+        min_leaf=a.min_leaf,
+        learning_rate=a.learning_rate,
+        tree_l2=a.tree_l2,
+    )
     if a.loso:
-        cross_validate(train, dev, folds=a.folds, dont_care=dont_care, verbose=a.verbose, **fit)
+        cross_validate(train, dev, folds=a.folds, dont_care=dont_care, verbose=a.verbose, options=options)
         return
-    model = fit_model(train if a.no_dev else train + dev, **fit)
+    if a.cv_all:
+        cross_validate_all(train + dev, folds=a.cv_all, dont_care=dont_care, options=options)
+        return
+    model = fit_model(train if a.no_dev else train + dev, options)
     data = json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
     a.output.write_text(data, encoding="utf-8")
     digest = hashlib.sha256(data.encode()).hexdigest()[:16]

@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from captionset.classify import caption_fields, classifier, classify_blocks, features, signals
-from captionset.classify.classifier import MODEL_CLASSES, STAGE2_FEATURES, label_texts, load_model
+from captionset.classify.classifier import (
+    MODEL_CLASSES,
+    STAGE2_FEATURES,
+    label_texts,
+    load_model,
+    predict_stage,
+)
 from captionset.classify.features import FEATURE_NAMES, article_features
 from captionset.model import LABELS
 from captionset.segment import segment
@@ -300,7 +306,7 @@ def test_empty_article_has_no_labels():
     assert label_texts([]) == []
 
 
-def test_training_is_reproducible():
+def test_logistic_training_is_reproducible():
     train = _train_module()
     rng = np.random.default_rng(7)
     x = rng.normal(size=(300, 6))
@@ -308,14 +314,36 @@ def test_training_is_reproducible():
     w = np.ones(300)
 
     def checksum() -> str:
-        stage = train.fit_stage(x, y, w, l2=1.0)
+        stage = train.fit_logistic_stage(x, y, w, l2=1.0)
         return hashlib.sha256(json.dumps(stage, sort_keys=True).encode()).hexdigest()
 
     first = checksum()
     assert first == checksum()
-    stage = train.fit_stage(x, y, w, l2=1.0)
+    stage = train.fit_logistic_stage(x, y, w, l2=1.0)
     # The fitted weights point the right way: feature 0 raises class 1 (caption) against class 0 (body).
     assert stage["weights"][MODEL_CLASSES[1]][0] > stage["weights"][MODEL_CLASSES[0]][0]
+
+
+def test_tree_training_is_reproducible_and_learns():
+    pytest.importorskip("sklearn")
+    train = _train_module()
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(400, 8))
+    y = np.select([x[:, 4] > 1.2, x[:, 3] > 1.0, x[:, 0] + x[:, 1] * x[:, 2] > 0.5, x[:, 5] > 0], [4, 3, 2, 1], 0)
+    w = rng.uniform(0.5, 2.0, size=400)
+    options = train.FitOptions(rounds=30, depth=3, min_leaf=5, learning_rate=0.3)
+    stage = train.fit_tree_stage(x, y, w, options)
+    # Reproducible whatever the number of threads scikit-learn uses.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        again = train.fit_tree_stage(x, y, w, options)
+    assert json.dumps(again, sort_keys=True) == json.dumps(stage, sort_keys=True)
+    probs = predict_stage(x, stage)
+    assert probs.shape == (400, len(MODEL_CLASSES))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    # It learned the classes: most rows get their own class.
+    assert (probs.argmax(axis=1) == y).mean() > 0.9
 
 
 def test_bullet_list_inside_the_story_is_body_not_a_heading():

@@ -1,8 +1,8 @@
 """The block classifier: a small learned model over block features, then structural rules.
 
-Two stages of one-vs-rest logistic regression (weights in ``model.json``, trained by
-``scripts/train_classifier.py``): stage 1 scores each block from its own, its neighbours' and its
-article's features; stage 2 adds the stage-1 scores of the neighbouring blocks and of the blocks that end
+Two stages of gradient-boosted trees (``model.json``, trained by ``scripts/train_classifier.py`` and scored
+by ``trees.TreeEnsemble``; a stage may also be one-vs-rest logistic regression): stage 1 scores each block
+from its own, its neighbours' and its article's features; stage 2 adds the stage-1 scores of the neighbouring blocks and of the blocks that end
 in the same style, because captions come in runs and share a style within a page. Rules then settle what
 structure decides: the first block is the title, a bullet block before the story is the highlights, a
 date line at the end is the byline, known widget headings are boilerplate.
@@ -21,6 +21,7 @@ import numpy as np
 from ..model import Block
 from . import signals
 from .features import FEATURE_NAMES, article_features
+from .trees import TreeEnsemble, softmax
 
 #: Classes the model tells apart (title and highlights are decided by position and form).
 MODEL_CLASSES: tuple[str, ...] = ("body", "caption", "other", "boilerplate", "byline")
@@ -55,12 +56,13 @@ def load_model() -> dict[str, Any]:
     return model
 
 
-def stage_matrices(stage: dict[str, Any]) -> tuple[np.ndarray, ...]:
-    """The arrays of one model stage, built once and cached on the stage dict."""
+def stage_matrices(stage: dict[str, Any]) -> TreeEnsemble | tuple[np.ndarray, np.ndarray]:
+    """The arrays of one model stage, built once and cached on the stage dict: a tree ensemble, or the
+    weights and biases of the logistic model."""
     cached = stage.get("_arrays")
     if cached is None:
-        if stage.get("kind") == "mlp":
-            cached = tuple(np.array(stage[key], dtype=float) for key in ("w1", "b1", "w2", "b2"))
+        if stage.get("kind") == "trees":
+            cached = TreeEnsemble.from_dict(stage)
         else:
             weights = np.array([stage["weights"][c] for c in MODEL_CLASSES], dtype=float).T
             biases = np.array([stage["bias"][c] for c in MODEL_CLASSES], dtype=float)
@@ -70,16 +72,13 @@ def stage_matrices(stage: dict[str, Any]) -> tuple[np.ndarray, ...]:
 
 
 def predict_stage(x: np.ndarray, stage: dict[str, Any]) -> np.ndarray:
-    """Class probabilities (blocks x ``MODEL_CLASSES``): normalised one-vs-rest logistic, or a small network."""
+    """Class probabilities (blocks x ``MODEL_CLASSES``): softmax of boosted trees, or normalised one-vs-rest
+    logistic regression."""
     arrays = stage_matrices(stage)
-    if len(arrays) == 4:
-        w1, b1, w2, b2 = arrays
-        z = np.tanh(x @ w1 + b1) @ w2 + b2
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-    else:
-        weights, biases = arrays
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ weights + biases, -30.0, 30.0)))
+    if isinstance(arrays, TreeEnsemble):
+        return softmax(arrays.raw_scores(x))
+    weights, biases = arrays
+    p = 1.0 / (1.0 + np.exp(-np.clip(x @ weights + biases, -30.0, 30.0)))
     return p / p.sum(axis=1, keepdims=True)
 
 
