@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
+from operator import sub
 from pathlib import Path
 
 import numpy as np
@@ -337,6 +338,8 @@ class _Body:
     lengths: list[int] = field(default_factory=list)
     #: Whitespace tokens of the whole body.
     tokens: int = 0
+    #: ``hay_codes``, once made.
+    codes: tuple[np.ndarray, bytes] | None = None
     #: The paragraphs joined by blank lines, and where each one starts in it (windows are slices).
     joined: str = ""
     joined_starts: list[int] = field(default_factory=list)
@@ -358,10 +361,9 @@ class _Body:
                 headings.append((block.index, len(texts)))
             elif label in CAPTION_LABELS:
                 captions.append((block, len(texts), len(headings)))
-        sizes = [len(text) for text in texts]
-        ends = list(accumulate([size + 1 for size in sizes], initial=0))
-        del ends[0]
-        starts = [end - size for end, size in zip(ends, sizes, strict=True)]
+        sizes = list(map(len, texts))
+        ends = list(accumulate(map((1).__add__, sizes)))  # a newline before every paragraph
+        starts = list(map(sub, ends, sizes))
         avg = (sum(sizes) / len(sizes) if sizes else 1.0) or 1.0
         norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in sizes]
         hay = "\n".join(["", *texts, ""]).lower()
@@ -419,7 +421,7 @@ class _Body:
         plain word ("150,000") are still looked up with ``str.find``."""
         hay = self.hay
         size = len(hay)
-        codes, raw = _utf16_codes(hay)
+        codes, raw = self.hay_codes()
         in_word = _character_classes()[0][codes]
         # The body opens and closes with a newline: the changes are a word's start, its end, the next start...
         bounds = np.flatnonzero(in_word[1:] != in_word[:-1]) + 1
@@ -503,10 +505,20 @@ class _Body:
         (``len(text.split())``), counted at once in numpy."""
         joined = self.joined = "\n\n".join(self.texts)
         starts = self.joined_starts = list(accumulate([len(text) + 2 for text in self.texts], initial=0))
-        spaces = np.concatenate(([True], _character_classes()[1][_utf16_codes(joined)[0]]))
-        opens = np.flatnonzero(spaces[:-1] > spaces[1:])  # a token opens after a space (or at the start)
-        self.lengths = np.diff(np.searchsorted(opens, starts)).tolist()
+        if len(self.hay) == self.ends[-1] + 1:  # lower-casing kept every character in place: read the hay
+            text, bounds = self.hay_codes()[0], [*self.starts, len(self.hay)]
+        else:
+            text, bounds = _utf16_codes("\n" + joined)[0], [start + 1 for start in starts]
+        spaces = _character_classes()[1][text]
+        opens = np.flatnonzero(spaces[:-1] > spaces[1:]) + 1  # a token opens after a space (both open so)
+        self.lengths = np.diff(np.searchsorted(opens, bounds)).tolist()
         self.tokens = sum(self.lengths)
+
+    def hay_codes(self) -> tuple[np.ndarray, bytes]:
+        """``_utf16_codes`` of the hay, made once for the word index and the windows' token counts."""
+        if self.codes is None:
+            self.codes = _utf16_codes(self.hay)
+        return self.codes
 
     def adjacent(self, first: str, second: str) -> list[int]:
         """Ordinals of the paragraphs where a word of ``first`` is followed by one of ``second``,
@@ -630,16 +642,16 @@ def query_evidence(body: _Body, found: _Query, options: AlignOptions = DEFAULT_A
     bonus: dict[int, float] = {}
     first: dict[int, float] = {}
     unique: dict[int, float] = {}
-    weights: dict[str, float] = {}
     total = 0.0
     entities = found.entities if options.entity_bonus else ()
-    known, term_of = body.terms.get, body.term
+    terms, term_of = body.terms, body.term
+    known = terms.get
     get, bonus_get, first_get = lexical.get, bonus.get, first.get
     for term, share in found.terms.items():
-        idf, parts, _, counts = known(term) or term_of(term)
-        idf *= share
+        stored = known(term) or term_of(term)
+        idf = stored[0] * share
         total += idf
-        weights[term] = idf
+        parts = stored[1]
         if not parts:
             continue
         if term in entities:
@@ -652,16 +664,19 @@ def query_evidence(body: _Body, found: _Query, options: AlignOptions = DEFAULT_A
                 lexical[ordinal] = get(ordinal, 0.0) + idf * part
         opening = parts[0][0]  # hits are in text order: the first part is the first paragraph
         first[opening] = first_get(opening, 0.0) + idf
-        if len(counts) == 1:
+        if len(parts) == 1:
             unique[opening] = unique.get(opening, 0.0) + idf
     if total <= 0:
         return 0.0, {}, {}, {}, {}
-    if options.phrase_bonus:
-        for pair in dict.fromkeys(found.phrases):
-            weight = options.phrase_bonus * (weights[pair[0]] + weights[pair[1]]) / 2
-            if body.terms[pair[0]][3].keys() & body.terms[pair[1]][3].keys():
-                for ordinal in body.adjacent(*pair):
-                    bonus[ordinal] = bonus.get(ordinal, 0.0) + weight
+    if options.phrase_bonus and found.phrases:
+        shares = found.terms
+        for one, two in dict.fromkeys(found.phrases):
+            if terms[one][3].keys() & terms[two][3].keys():
+                weight = (
+                    options.phrase_bonus * (terms[one][0] * shares[one] + terms[two][0] * shares[two]) / 2
+                )
+                for ordinal in body.adjacent(one, two):
+                    bonus[ordinal] = bonus_get(ordinal, 0.0) + weight
     least = options.min_match * total
     return total, {o: v for o, v in lexical.items() if v >= least}, bonus, first, unique
 
@@ -976,7 +991,7 @@ def matching_text(block: Block) -> tuple[str, str]:
     label = ""
     if block.caption_label and text.startswith(block.caption_label):
         label, text = block.caption_label, text[len(block.caption_label) :].lstrip(" :")
-    else:
+    elif ":" in text:  # a label prefix ends with a colon
         match = LABEL_PREFIX.match(text)
         if match:
             label, text = match.group().rstrip(" :"), text[match.end() :]
