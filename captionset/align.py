@@ -427,6 +427,7 @@ class _Body:
         bounds = np.flatnonzero(in_word[1:] != in_word[:-1]) + 1
         starts = bounds[::2]
         lengths = bounds[1::2] - starts
+        # Four UTF-16 code units from every position, read as one little-endian 64-bit number.
         prefixes = np.ndarray((size,), "<u8", raw + bytes(6), 0, (2,))[starts]
         # Per term: its hits and its term frequency by paragraph, as its keys find them.
         found: dict[str, tuple[list[tuple[int, int]], dict[int, int]]] = {term: ([], {}) for term in terms}
@@ -450,21 +451,21 @@ class _Body:
             marked[_prefix_hash(np.fromiter(by_prefix, np.uint64, len(by_prefix)))] = True
             wanted = np.concatenate([prefixes & PREFIX_MASKS[width] for width in sorted(widths)])
             chosen = np.flatnonzero(marked[_prefix_hash(wanted)])
-            words = chosen % len(starts)  # the same word can be chosen by a short and by a long key
-            places = starts[words]
+            numbers = chosen % len(starts)  # the same word can be chosen by a short and by a long key
+            places = starts[numbers]
             for start, length, code, ordinal in zip(
                 places.tolist(),
-                lengths[words].tolist(),
+                lengths[numbers].tolist(),
                 wanted[chosen].tolist(),
                 np.searchsorted(self.ends, places).tolist(),  # the first paragraph not ending before
                 strict=True,
             ):
-                for term, key, size, whole, hits, counts in by_prefix.get(code, ()):
-                    if size > 4 and not hay.startswith(key, start):
+                for term, key, key_size, whole, hits, counts in by_prefix.get(code, ()):
+                    if key_size > 4 and not hay.startswith(key, start):
                         continue
                     # The key itself is a hit when ``whole``; a longer word when it has the stem.
                     end = start + length
-                    if stem(hay[start:end]) == term if length > size else whole:
+                    if stem(hay[start:end]) == term if length > key_size else whole:
                         hits.append((start, end))
                         counts[ordinal] = counts.get(ordinal, 0) + 1
         for term in recount:  # hits in text order, then counted
