@@ -130,6 +130,8 @@ PREFIX_HASH_FACTOR, PREFIX_HASH_SHIFT = np.uint64(0x9E3779B97F4A7C15), np.uint64
 #: key holds (keys are lower case), and a character that is none.
 WORD_STAND_IN, OTHER_STAND_IN = ord("A"), 0xFFFF
 WORD_STAND_IN_TEXT = chr(WORD_STAND_IN)
+#: Every ASCII byte, to delete them from UTF-8 and keep the other characters.
+ASCII_BYTES = bytes(range(128))
 # Most characters between the two words of a phrase ("Hospital in Dover", "Friends Of The Earth").
 PHRASE_GAP = 24
 
@@ -242,6 +244,18 @@ def stem(word: str) -> str:
         else:
             return word
     return word
+
+
+def _lower(text: str) -> str:
+    """``text.lower()``, sooner for text whose only cased characters are ASCII (curly quotes and dashes
+    make most news text non-ASCII, and ``str.lower`` is slow on that): ``bytes.lower`` of its UTF-8."""
+    if text.isascii():
+        return text.lower()
+    raw = text.encode("utf-8", "surrogatepass")
+    others = raw.translate(None, ASCII_BYTES).decode("utf-8", "surrogatepass")
+    if others.lower() != others:  # a non-ASCII letter with a case (or a final sigma): the slow way
+        return text.lower()
+    return raw.lower().decode("utf-8", "surrogatepass")
 
 
 @lru_cache(maxsize=1)
@@ -366,7 +380,7 @@ class _Body:
         starts = list(map(sub, ends, sizes))
         avg = (sum(sizes) / len(sizes) if sizes else 1.0) or 1.0
         norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in sizes]
-        hay = "\n".join(["", *texts, ""]).lower()
+        hay = _lower("\n".join(["", *texts, ""]))
         return cls(indices, texts, hay, starts, ends, norms, sections, captions, headings)
 
     def term(self, term: str) -> _Term:
@@ -506,13 +520,15 @@ class _Body:
         (``len(text.split())``), counted at once in numpy."""
         joined = self.joined = "\n\n".join(self.texts)
         starts = self.joined_starts = list(accumulate([len(text) + 2 for text in self.texts], initial=0))
+        # Both texts open with a newline; a token opens after a space: at i + 1 for every i in ``before``,
+        # so the tokens of a paragraph are those with i from the character before it to its last one.
         if len(self.hay) == self.ends[-1] + 1:  # lower-casing kept every character in place: read the hay
-            text, bounds = self.hay_codes()[0], [*self.starts, len(self.hay)]
+            text, bounds = self.hay_codes()[0], [0, *self.ends]
         else:
-            text, bounds = _utf16_codes("\n" + joined)[0], [start + 1 for start in starts]
+            text, bounds = _utf16_codes("\n" + joined)[0], starts
         spaces = _character_classes()[1][text]
-        opens = np.flatnonzero(spaces[:-1] > spaces[1:]) + 1  # a token opens after a space (both open so)
-        self.lengths = np.diff(np.searchsorted(opens, bounds)).tolist()
+        before = np.flatnonzero(spaces[:-1] > spaces[1:])
+        self.lengths = np.diff(np.searchsorted(before, bounds)).tolist()
         self.tokens = sum(self.lengths)
 
     def hay_codes(self) -> tuple[np.ndarray, bytes]:

@@ -546,6 +546,21 @@ def test_window_token_counts_are_whitespace_tokens():
         assert body.joined == "\n\n".join(texts)
 
 
+def test_lower_is_str_lower():
+    from captionset.align import _lower
+
+    texts = [
+        "Plain ASCII Text",
+        "\u201cCurly\u201d quotes \u2014 and a caf\u00e9",
+        "NA\u00cfVE caf\u00c9",
+        "\u03a3\u0391\u03a3 \u03c3\u03b1\u03c2 \u039f\u0394\u039f\u03a3.",
+        "\u0130stanbul \u01c5emal \u1e9e",
+        "lone \ud800 surrogate and \U0001f600",
+        "",
+    ]
+    assert [_lower(text) for text in texts] == [text.lower() for text in texts]
+
+
 def test_caption_words_and_credit_gates_match_the_patterns():
     """The shortcuts before the slow caption patterns never skip a match."""
     from captionset.align import CAPTION_WORD, CREDIT_TAIL, _caption_words, _may_end_in_credit
