@@ -376,11 +376,15 @@ class _Body:
             elif label in CAPTION_LABELS:
                 captions.append((block, len(texts), len(headings)))
         sizes = list(map(len, texts))
-        ends = list(accumulate(map((1).__add__, sizes)))  # a newline before every paragraph
-        starts = list(map(sub, ends, sizes))
         avg = (sum(sizes) / len(sizes) if sizes else 1.0) or 1.0
         norms = [BM25_K1 * (1 - BM25_B + BM25_B * n / avg) for n in sizes]
         hay = _lower("\n".join(["", *texts, ""]))
+        if len(hay) != sum(sizes) + len(sizes) + 1:
+            # Lower-casing changed some lengths ("İ" becomes "i" and a combining dot): offsets into the hay
+            # come from the lower-cased paragraphs themselves.
+            sizes = [len(_lower(text)) for text in texts]
+        ends = list(accumulate(map((1).__add__, sizes)))  # a newline before every paragraph
+        starts = list(map(sub, ends, sizes))
         return cls(indices, texts, hay, starts, ends, norms, sections, captions, headings)
 
     def term(self, term: str) -> _Term:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from captionset import parse_article
 from captionset.align import (
     AlignOptions,
     align,
@@ -617,3 +618,18 @@ def test_heldout_set_accuracy_floors(dev_dir):
     assert report["top3"] >= 0.81
     assert report["top1"] > report["proximity_top1"] + 0.2
     assert report["top3"] > report["proximity_top3"] + 0.2
+
+
+def test_letters_that_grow_when_lower_cased_do_not_shift_the_matches():
+    """ "İ" lower-cases to two characters: hits must still map to the paragraph they are in."""
+    grown = "Officials said " + "İ" * 300 + " was the spelling used in the report."
+    text = (
+        "Storm Hits Coast\n\nWaves crash over the harbour wall at Porthcawl on Sunday (Image: Getty)\n\n"
+        f"{grown}\n\nResidents stayed indoors while crews cleared the harbour wall at Porthcawl.\n\n"
+        "By Jane Doe 16/02/2016 11:12:00"
+    )
+    article = parse_article(text.encode())
+    assert [b.label for b in article.blocks][1:4] == ["photo_caption", "body", "body"]
+    plain = parse_article(text.replace("İ", "I").encode())
+    related = align(article)[0].related
+    assert [r.block_index for r in related] == [r.block_index for r in align(plain)[0].related] == [3]
