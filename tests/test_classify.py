@@ -263,9 +263,12 @@ def test_shipped_model_loads_and_matches_the_features():
     model = load_model()
     assert model["features"] == list(FEATURE_NAMES)
     assert model["stage2_features"] == list(STAGE2_FEATURES)
-    for stage in ("stage1", "stage2"):
-        assert set(model[stage]["weights"]) == set(MODEL_CLASSES)
-    assert len(model["stage1"]["weights"]["body"]) == len(FEATURE_NAMES)
+    widths = {"stage1": len(FEATURE_NAMES), "stage2": len(FEATURE_NAMES) + len(STAGE2_FEATURES)}
+    for stage, width in widths.items():
+        trees = classifier.stage_matrices(model[stage])
+        assert trees.baseline.size == len(MODEL_CLASSES)
+        assert set(trees.tree_class.tolist()) == set(range(len(MODEL_CLASSES)))  # every class has trees
+        assert trees.feature.max() < width  # no tree reads a column the stage does not have
 
 
 def test_every_block_gets_a_known_label_and_a_score_in_range():
@@ -329,7 +332,9 @@ def test_tree_training_is_reproducible_and_learns():
     train = _train_module()
     rng = np.random.default_rng(11)
     x = rng.normal(size=(400, 8))
-    y = np.select([x[:, 4] > 1.2, x[:, 3] > 1.0, x[:, 0] + x[:, 1] * x[:, 2] > 0.5, x[:, 5] > 0], [4, 3, 2, 1], 0)
+    y = np.select(
+        [x[:, 4] > 1.2, x[:, 3] > 1.0, x[:, 0] + x[:, 1] * x[:, 2] > 0.5, x[:, 5] > 0], [4, 3, 2, 1], 0
+    )
     w = rng.uniform(0.5, 2.0, size=400)
     options = train.FitOptions(rounds=30, depth=3, min_leaf=5, learning_rate=0.3)
     stage = train.fit_tree_stage(x, y, w, options)

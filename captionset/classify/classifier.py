@@ -166,6 +166,8 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
     for i in range(1, count):
         text = texts[i]
         label, score = MODEL_CLASSES[best_of[i]], best_p[i]
+        if label == "caption" and FURNITURE_LEAD.match(text):
+            label = _best_non_caption(probs[i])
         if not seen_body and i <= 5 and _is_bullet_list(text):
             label, score = "highlight", max(score, 0.8)
         elif i >= count - 2 and signals.is_byline(text):
@@ -200,8 +202,17 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
 RUN_JOIN_WORDS = (9, 60)
 #: Share of the page's long story paragraphs (26+ words) that must close for an unclosed block to stand out.
 RUN_JOIN_STORY_CLOSES = 0.8
-# Imperative page furniture ("Scroll down for video", "Click here to ...") is not a caption, whatever it ends in.
-FURNITURE_LEAD = re.compile(r"^(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up)\b", re.I)
+# Imperative page furniture and link leads ("Scroll down for video", "Click here to ...", "MORE: ...",
+# "READ MORE ...") are not captions, whatever they end in.
+FURNITURE_LEAD = re.compile(
+    r"^(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up|(?:more|related|see also)\s*:)", re.I
+)
+
+
+def _best_non_caption(probs: np.ndarray) -> str:
+    """The likeliest model class of a block that is not a caption."""
+    order = np.argsort(-probs, kind="stable")
+    return next(MODEL_CLASSES[k] for k in order.tolist() if MODEL_CLASSES[k] != "caption")
 
 
 def _caption_label(text: str) -> str:
