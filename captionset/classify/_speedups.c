@@ -12,7 +12,12 @@
  * its pure-Python path). Every value must equal the Python path's bit for bit; tests/test_speedups.py
  * checks that on the corpus and on generated text.
  *
- * All functions run with the GIL held, so the module state below needs no locking.
+ * tree_model() and tree_scores() score the gradient-boosted trees of captionset.classify.trees: the same
+ * additions in the same order as its numpy definition (tests/test_trees.py checks the bits).
+ *
+ * The feature functions run with the GIL held, so the module state below needs no locking. tree_scores()
+ * lets the GIL go while it walks the trees: it touches no module state, only its model (which nothing
+ * changes once built) and the buffers it holds.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -2029,6 +2034,379 @@ static PyObject *lower(PyObject *module, PyObject *text)
 }
 
 /* ---------------------------------------------------------------------------------------------------
+ * Gradient-boosted trees (captionset.classify.trees)
+ *
+ * tree_model() checks a stage's node table once and copies it into a TreeModel of its own (so nothing can
+ * change it afterwards, and scoring needs no checks nor the GIL); tree_scores() walks every row down every
+ * tree. TreeEnsemble.raw_scores_python is the definition: a row goes left where x[row, feature] <=
+ * threshold (NaN compares false, so it goes right), and the score of class k is baseline[k] plus the leaf
+ * values of class k's trees added one by one in tree order, the additions numpy's cumsum makes.
+ */
+
+#define TREE_MODEL_NAME "captionset.classify._speedups.TreeModel"
+
+/* One node of the packed table. A leaf keeps its value in threshold and points at itself both ways, so a
+ * walk of a tree's full height from its root ends on the leaf whichever way it went. Its feature 0 is
+ * read only in a tree that has an inner node, hence only when x has at least one column. */
+typedef struct {
+    double threshold; /* inner node: the split; leaf: the value */
+    int32_t feature;  /* inner node: the column tested; leaf: 0 */
+    int32_t child[2]; /* [0] where x <= threshold, [1] otherwise (NaN included) */
+} TreeNode;
+
+typedef struct {
+    TreeNode *nodes;
+    int32_t *roots;   /* per tree */
+    int32_t *heights; /* per tree: the steps from its root down to its deepest leaf */
+    int32_t *classes; /* per tree: its column of the scores */
+    double *baseline; /* per class */
+    Py_ssize_t n_nodes, n_trees, n_classes;
+    Py_ssize_t n_features; /* columns x needs: the largest feature index + 1 (0 when all are leaves) */
+    Py_ssize_t steps;      /* the heights summed: node steps per row */
+} TreeModel;
+
+static void tree_model_free(TreeModel *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    PyMem_RawFree(m->nodes);
+    PyMem_RawFree(m->roots);
+    PyMem_RawFree(m->heights);
+    PyMem_RawFree(m->classes);
+    PyMem_RawFree(m->baseline);
+    PyMem_RawFree(m);
+}
+
+static void tree_model_capsule_free(PyObject *capsule)
+{
+    tree_model_free(PyCapsule_GetPointer(capsule, TREE_MODEL_NAME));
+}
+
+/* Is format (a buffer's struct-module format) one native item of the given kind: 'i' a signed 64-bit
+ * integer, 'd' a float64? The item size is checked apart. */
+static int native_format(const char *format, char kind)
+{
+    if (format == NULL) {
+        return 0; /* unsigned bytes */
+    }
+#if PY_LITTLE_ENDIAN
+    if (*format == '@' || *format == '=' || *format == '<') {
+#else
+    if (*format == '@' || *format == '=' || *format == '>') {
+#endif
+        format++;
+    }
+    if (format[0] == '\0' || format[1] != '\0') {
+        return 0;
+    }
+    return kind == 'd' ? format[0] == 'd' : format[0] == 'q' || format[0] == 'l';
+}
+
+/* Gets a C-contiguous buffer of ndim dimensions of kind 'i' (int64) or 'd' (float64) from obj; on
+ * failure releases it and sets ValueError (or the buffer protocol's TypeError). */
+static int typed_buffer(PyObject *obj, Py_buffer *view, int ndim, char kind, int writable, const char *what)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        return -1;
+    }
+    if (!native_format(view->format, kind) || view->itemsize != 8 || view->ndim != ndim) {
+        PyErr_Format(PyExc_ValueError, "%s: expected a C-contiguous %s array of %d dimension%s", what,
+                     kind == 'd' ? "float64" : "int64", ndim, ndim == 1 ? "" : "s");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* Buffer views of tree_model's arguments, in its order. */
+enum { T_FEATURE, T_THRESHOLD, T_LEFT, T_RIGHT, T_VALUE, T_ROOTS, T_TREE_CLASS, T_BASELINE, T_COUNT };
+static const char *const TREE_ARG_NAMES[T_COUNT] = {
+    "feature", "threshold", "left", "right", "value", "roots", "tree_class", "baseline",
+};
+
+/* Checks the node table and packs it into m (allocated, zeroed); 0, or -1 with ValueError set. */
+static int tree_model_fill(TreeModel *m, Py_buffer *v)
+{
+    const Py_ssize_t n = v[T_FEATURE].shape[0], trees = v[T_ROOTS].shape[0];
+    const Py_ssize_t classes = v[T_BASELINE].shape[0];
+    for (int a = T_THRESHOLD; a <= T_VALUE; a++) {
+        if (v[a].shape[0] != n) {
+            PyErr_Format(PyExc_ValueError, "%s has %zd nodes, feature has %zd", TREE_ARG_NAMES[a],
+                         v[a].shape[0], n);
+            return -1;
+        }
+    }
+    if (v[T_TREE_CLASS].shape[0] != trees) {
+        PyErr_Format(PyExc_ValueError, "tree_class has %zd trees, roots has %zd", v[T_TREE_CLASS].shape[0],
+                     trees);
+        return -1;
+    }
+    if (n == 0 || n > INT32_MAX || classes == 0 || trees > INT32_MAX) {
+        PyErr_Format(PyExc_ValueError,
+                     "a tree model needs 1 to %d nodes and at least one class (got %zd nodes, %zd classes)",
+                     (int)INT32_MAX, n, classes);
+        return -1;
+    }
+    const int64_t *feature = v[T_FEATURE].buf, *left = v[T_LEFT].buf, *right = v[T_RIGHT].buf;
+    const int64_t *roots = v[T_ROOTS].buf, *tree_class = v[T_TREE_CLASS].buf;
+    const double *threshold = v[T_THRESHOLD].buf, *value = v[T_VALUE].buf, *baseline = v[T_BASELINE].buf;
+
+    m->n_nodes = n;
+    m->n_trees = trees;
+    m->n_classes = classes;
+    m->nodes = PyMem_RawMalloc((size_t)n * sizeof(TreeNode));
+    m->roots = PyMem_RawMalloc((size_t)(trees ? trees : 1) * sizeof(int32_t));
+    m->heights = PyMem_RawMalloc((size_t)(trees ? trees : 1) * sizeof(int32_t));
+    m->classes = PyMem_RawMalloc((size_t)(trees ? trees : 1) * sizeof(int32_t));
+    m->baseline = PyMem_RawMalloc((size_t)classes * sizeof(double));
+    int32_t *height = PyMem_RawMalloc((size_t)n * sizeof(int32_t)); /* per node, to its deepest leaf */
+    if (!m->nodes || !m->roots || !m->heights || !m->classes || !m->baseline || !height) {
+        PyMem_RawFree(height);
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* Children come after their parent (sklearn numbers its nodes depth first), so no walk can loop and
+     * one pass from the last node back computes every node's height from its children's. */
+    int64_t max_feature = -1;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        TreeNode *node = &m->nodes[i];
+        const int64_t f = feature[i];
+        if (f == -1) {
+            node->threshold = value[i];
+            node->feature = 0;
+            node->child[0] = node->child[1] = (int32_t)i;
+            height[i] = 0;
+            continue;
+        }
+        if (f < 0 || f >= INT32_MAX) {
+            PyErr_Format(PyExc_ValueError,
+                         "feature[%zd] = %lld: expected -1 (a leaf) or a column index (0 to %d)", i,
+                         (long long)f, (int)INT32_MAX - 1);
+            PyMem_RawFree(height);
+            return -1;
+        }
+        const int64_t children[2] = {left[i], right[i]};
+        for (int side = 0; side < 2; side++) {
+            if (children[side] <= i || children[side] >= n) {
+                PyErr_Format(PyExc_ValueError,
+                             "%s[%zd] = %lld: an inner node's children must come after it (%zd to %zd)",
+                             side ? "right" : "left", i, (long long)children[side], i + 1, n - 1);
+                PyMem_RawFree(height);
+                return -1;
+            }
+        }
+        node->threshold = threshold[i];
+        node->feature = (int32_t)f;
+        node->child[0] = (int32_t)children[0];
+        node->child[1] = (int32_t)children[1];
+        const int32_t deeper = height[children[0]] > height[children[1]] ? height[children[0]]
+                                                                          : height[children[1]];
+        height[i] = deeper + 1; /* at most n - 1: a path visits each node once */
+        max_feature = f > max_feature ? f : max_feature;
+    }
+    m->n_features = (Py_ssize_t)(max_feature + 1);
+    m->steps = 0;
+    for (Py_ssize_t t = 0; t < trees; t++) {
+        if (roots[t] < 0 || roots[t] >= n) {
+            PyErr_Format(PyExc_ValueError, "roots[%zd] = %lld: not a node (0 to %zd)", t, (long long)roots[t],
+                         n - 1);
+            PyMem_RawFree(height);
+            return -1;
+        }
+        if (tree_class[t] < 0 || tree_class[t] >= classes) {
+            PyErr_Format(PyExc_ValueError, "tree_class[%zd] = %lld: not a class (0 to %zd)", t,
+                         (long long)tree_class[t], classes - 1);
+            PyMem_RawFree(height);
+            return -1;
+        }
+        m->roots[t] = (int32_t)roots[t];
+        m->classes[t] = (int32_t)tree_class[t];
+        m->heights[t] = height[roots[t]];
+        m->steps += height[roots[t]]; /* at most trees * n < 2**62 */
+    }
+    memcpy(m->baseline, baseline, (size_t)classes * sizeof(double));
+    PyMem_RawFree(height);
+    return 0;
+}
+
+/* tree_model(feature, threshold, left, right, value, roots, tree_class, baseline) -> model
+ *
+ * The node table of one stage (1-D C-contiguous arrays: int64 feature, left, right, roots and tree_class;
+ * float64 threshold, value and baseline), checked and copied into an opaque model for tree_scores. */
+static PyObject *tree_model(PyObject *module, PyObject *args)
+{
+    PyObject *objs[T_COUNT];
+    if (!PyArg_ParseTuple(args, "OOOOOOOO:tree_model", &objs[0], &objs[1], &objs[2], &objs[3], &objs[4],
+                          &objs[5], &objs[6], &objs[7])) {
+        return NULL;
+    }
+    Py_buffer views[T_COUNT];
+    int got = 0;
+    PyObject *result = NULL;
+    TreeModel *m = NULL;
+    for (; got < T_COUNT; got++) {
+        const char kind = got == T_THRESHOLD || got == T_VALUE || got == T_BASELINE ? 'd' : 'i';
+        if (typed_buffer(objs[got], &views[got], 1, kind, 0, TREE_ARG_NAMES[got]) < 0) {
+            goto done;
+        }
+    }
+    m = PyMem_RawCalloc(1, sizeof(TreeModel));
+    if (m == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (tree_model_fill(m, views) < 0) {
+        goto done;
+    }
+    result = PyCapsule_New(m, TREE_MODEL_NAME, tree_model_capsule_free);
+    if (result != NULL) {
+        m = NULL; /* the capsule owns it */
+    }
+done:
+    tree_model_free(m);
+    for (int a = 0; a < got; a++) {
+        PyBuffer_Release(&views[a]);
+    }
+    return result;
+}
+
+/* One step down from node index i (a Py_ssize_t) for the row xr. The children are loaded before the
+ * comparison decides between them and chosen by a mask, not a branch: a row's way down is as good as
+ * random to a branch predictor. NaN compares false, so it goes right. */
+#define TREE_STEP(i, xr)                                                                                  \
+    do {                                                                                                  \
+        const TreeNode *node_ = &nodes[i];                                                               \
+        const Py_ssize_t left_ = node_->child[0], right_ = node_->child[1];                              \
+        const Py_ssize_t right_mask_ = -(Py_ssize_t) !((xr)[node_->feature] <= node_->threshold);       \
+        i = left_ ^ ((left_ ^ right_) & right_mask_);                                                     \
+    } while (0)
+
+/* out[r, k] = baseline[k] + the leaf values of class k's trees for row r, added in tree order. Trees in
+ * the outer loop, so one tree's nodes stay in cache over all rows; the walks of eight rows (then four,
+ * then one) are interleaved, so that their chains of dependent loads overlap. Every walk takes its tree's
+ * full height (a leaf points at itself), so the rows of a block step together. */
+static void score_trees(const TreeModel *m, const double *x, Py_ssize_t rows, Py_ssize_t cols, double *out)
+{
+    const Py_ssize_t K = m->n_classes;
+    const TreeNode *nodes = m->nodes;
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        memcpy(out + r * K, m->baseline, (size_t)K * sizeof(double));
+    }
+    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
+        const Py_ssize_t root = m->roots[t];
+        const int32_t height = m->heights[t];
+        double *o = out + m->classes[t];
+        Py_ssize_t r = 0;
+        for (; r + 8 <= rows; r += 8) {
+            const double *x0 = x + r * cols;
+            Py_ssize_t i0 = root, i1 = root, i2 = root, i3 = root, i4 = root, i5 = root, i6 = root, i7 = root;
+            for (int32_t s = 0; s < height; s++) {
+                TREE_STEP(i0, x0);
+                TREE_STEP(i1, x0 + cols);
+                TREE_STEP(i2, x0 + 2 * cols);
+                TREE_STEP(i3, x0 + 3 * cols);
+                TREE_STEP(i4, x0 + 4 * cols);
+                TREE_STEP(i5, x0 + 5 * cols);
+                TREE_STEP(i6, x0 + 6 * cols);
+                TREE_STEP(i7, x0 + 7 * cols);
+            }
+            double *orow = o + r * K;
+            orow[0] += nodes[i0].threshold;
+            orow[K] += nodes[i1].threshold;
+            orow[2 * K] += nodes[i2].threshold;
+            orow[3 * K] += nodes[i3].threshold;
+            orow[4 * K] += nodes[i4].threshold;
+            orow[5 * K] += nodes[i5].threshold;
+            orow[6 * K] += nodes[i6].threshold;
+            orow[7 * K] += nodes[i7].threshold;
+        }
+        for (; r + 4 <= rows; r += 4) {
+            const double *x0 = x + r * cols;
+            Py_ssize_t i0 = root, i1 = root, i2 = root, i3 = root;
+            for (int32_t s = 0; s < height; s++) {
+                TREE_STEP(i0, x0);
+                TREE_STEP(i1, x0 + cols);
+                TREE_STEP(i2, x0 + 2 * cols);
+                TREE_STEP(i3, x0 + 3 * cols);
+            }
+            double *orow = o + r * K;
+            orow[0] += nodes[i0].threshold;
+            orow[K] += nodes[i1].threshold;
+            orow[2 * K] += nodes[i2].threshold;
+            orow[3 * K] += nodes[i3].threshold;
+        }
+        for (; r < rows; r++) {
+            const double *xr = x + r * cols;
+            Py_ssize_t i = root;
+            for (int32_t s = 0; s < height; s++) {
+                TREE_STEP(i, xr);
+            }
+            o[r * K] += nodes[i].threshold;
+        }
+    }
+}
+
+/* Below this many node steps scoring takes a few microseconds: less than handing the GIL over can. */
+#define TREE_GIL_STEPS 16384
+
+/* tree_scores(model, x, out) -> None
+ *
+ * The raw scores of every row of x (rows x features, C-contiguous float64, at least the columns the
+ * trees test) into out (rows x classes, C-contiguous float64, not overlapping x). */
+static PyObject *tree_scores(PyObject *module, PyObject *args)
+{
+    PyObject *model_obj, *x_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OOO:tree_scores", &model_obj, &x_obj, &out_obj)) {
+        return NULL;
+    }
+    if (!PyCapsule_IsValid(model_obj, TREE_MODEL_NAME)) {
+        PyErr_SetString(PyExc_TypeError, "tree_scores: model must come from tree_model()");
+        return NULL;
+    }
+    const TreeModel *m = PyCapsule_GetPointer(model_obj, TREE_MODEL_NAME);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_buffer xv, ov;
+    if (typed_buffer(x_obj, &xv, 2, 'd', 0, "x") < 0) {
+        return NULL;
+    }
+    if (typed_buffer(out_obj, &ov, 2, 'd', 1, "out") < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const Py_ssize_t rows = xv.shape[0], cols = xv.shape[1];
+    const uintptr_t xb = (uintptr_t)xv.buf, ob = (uintptr_t)ov.buf; /* as integers: the buffers may be apart */
+    if (cols < m->n_features) {
+        PyErr_Format(PyExc_ValueError, "x has %zd columns, the trees test column %zd", cols, m->n_features - 1);
+    }
+    else if (ov.shape[0] != rows || ov.shape[1] != m->n_classes) {
+        PyErr_Format(PyExc_ValueError, "out: expected shape (%zd, %zd), got (%zd, %zd)", rows, m->n_classes,
+                     ov.shape[0], ov.shape[1]);
+    }
+    else if (xv.len > 0 && ov.len > 0 && xb < ob + (uintptr_t)ov.len && ob < xb + (uintptr_t)xv.len) {
+        PyErr_SetString(PyExc_ValueError, "out must not overlap x");
+    }
+    else {
+        if (m->steps > 0 && rows > TREE_GIL_STEPS / m->steps) {
+            Py_BEGIN_ALLOW_THREADS
+            score_trees(m, xv.buf, rows, cols, ov.buf);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            score_trees(m, xv.buf, rows, cols, ov.buf);
+        }
+        result = Py_NewRef(Py_None);
+    }
+    PyBuffer_Release(&ov);
+    PyBuffer_Release(&xv);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------------
  * Module
  */
 
@@ -2041,6 +2419,11 @@ static PyMethodDef methods[] = {
     {"lower", lower, METH_O, "lower(text) -> str | None\n\nThe extension's str.lower (None at a capital sigma)."},
     {"assemble", assemble, METH_VARARGS,
      "assemble(raw, endings, out) -> None\n\nThe feature matrix from the raw values (log_words filled)."},
+    {"tree_model", tree_model, METH_VARARGS,
+     "tree_model(feature, threshold, left, right, value, roots, tree_class, baseline) -> model\n\n"
+     "A stage's tree node table, checked and copied for tree_scores."},
+    {"tree_scores", tree_scores, METH_VARARGS,
+     "tree_scores(model, x, out) -> None\n\nThe trees' raw scores of the rows of x into out (rows x classes)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2052,7 +2435,8 @@ static void module_free(void *module)
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "captionset.classify._speedups",
-    .m_doc = "Compiled per-block features of captionset.classify.features (see features.py).",
+    .m_doc = "Compiled per-block features of captionset.classify.features (see features.py) and tree "
+             "scores of captionset.classify.trees.",
     .m_size = -1,
     .m_methods = methods,
     .m_free = module_free,
