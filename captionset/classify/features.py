@@ -9,7 +9,6 @@ style, for example all ending in "(Picture: X)").
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from collections import Counter
@@ -19,6 +18,7 @@ from types import ModuleType
 import numpy as np
 
 from . import signals
+from .compiled import import_speedups
 
 #: Names of the per-block features, in vector order.
 BLOCK_FEATURES: tuple[str, ...] = (
@@ -1272,11 +1272,8 @@ def _speedup_config() -> dict[str, object]:
 def _load_speedups() -> ModuleType | None:
     """The C extension, set up from this module; None when it was not built, when CAPTIONSET_PURE_PYTHON
     asks for the pure-Python path, or (with a warning) when it does not fit this module's layout."""
-    if os.environ.get("CAPTIONSET_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no"):
-        return None
-    try:
-        from . import _speedups as module
-    except ImportError:
+    module = import_speedups()
+    if module is None:
         return None
     try:
         module.setup(_speedup_config())

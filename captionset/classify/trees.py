@@ -9,21 +9,19 @@ NaN compares false, so it always goes right (sklearn's learned side for missing 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from .compiled import import_speedups
+
 
 def _load_speedups() -> ModuleType | None:
     """The C extension when it is built and has the tree functions; None under CAPTIONSET_PURE_PYTHON=1."""
-    if os.environ.get("CAPTIONSET_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no"):
-        return None
-    try:
-        from . import _speedups as module
-    except ImportError:
+    module = import_speedups()
+    if module is None:
         return None
     if not (hasattr(module, "tree_model") and hasattr(module, "tree_scores")):
         return None  # an extension built before the trees were added
