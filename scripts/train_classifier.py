@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Train the block classifier (captionset/classify/model.json) and measure it honestly.
+"""Train the block classifier (captionset/classify/model.json.gz) and measure it honestly.
 
-    python scripts/train_classifier.py                  # train on train/ + dev/, write model.json
+    python scripts/train_classifier.py                  # train on train/ + dev/, write model.json.gz
     python scripts/train_classifier.py --loso           # leave-one-site-out over dev/ (no model written)
     python scripts/train_classifier.py --loso --folds 5 # faster: 5 site-grouped folds over dev/
     python scripts/train_classifier.py --cv-all 5       # 5 site-grouped folds over train/ + dev/
@@ -23,6 +23,7 @@ not scored).
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import importlib.util
 import json
@@ -48,7 +49,7 @@ from captionset.text import to_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-MODEL_PATH = ROOT / "captionset" / "classify" / "model.json"
+MODEL_PATH = ROOT / "captionset" / "classify" / "model.json.gz"
 GOLDEN_PATH = ROOT / "tests" / "golden" / "seed_labels.jsonl"
 CAPTION = {"photo_caption", "video_caption"}
 # Gold label -> model class; title and highlights are settled by rules, so they are not trained on.
@@ -211,36 +212,46 @@ class FitOptions:
     min_leaf: int = 40
     learning_rate: float = 0.08
     tree_l2: float = 1.0
+    #: trees: models averaged, and the share of features each split may choose from (when bags > 1)
+    bags: int = 2
+    max_features: float = 0.5
 
 
 def fit_tree_stage(x: np.ndarray, y: np.ndarray, w: np.ndarray, options: FitOptions) -> dict:
-    """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, fixed seed, no early stopping:
-    deterministic), exported as the node table captionset.classify.trees reads at run time."""
+    """Gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, fixed seeds, no early
+    stopping: deterministic), exported as the node table captionset.classify.trees reads at run time.
+    With ``bags`` > 1, that many models, each splitting on a random share ``max_features`` of the features
+    (seeds 0, 1, ...), averaged: a single boosted model leans on a few page-level statistics and its
+    quality on unseen sites swings with the training pages; the average swings far less."""
     try:
         from sklearn.ensemble import HistGradientBoostingClassifier
     except ImportError as error:  # a training-time dependency only: the package never imports sklearn
         raise SystemExit("training the trees needs scikit-learn: pip install scikit-learn") from error
-    estimator = HistGradientBoostingClassifier(
-        max_iter=options.rounds,
-        max_depth=options.depth,
-        min_samples_leaf=options.min_leaf,
-        learning_rate=options.learning_rate,
-        l2_regularization=options.tree_l2,
-        early_stopping=False,
-        random_state=0,
-    )
-    estimator.fit(x, y, sample_weight=w)
-    return compact_trees(export_sklearn(estimator, len(MODEL_CLASSES)))
+    parts = []
+    for seed in range(options.bags):
+        estimator = HistGradientBoostingClassifier(
+            max_iter=options.rounds,
+            max_depth=options.depth,
+            min_samples_leaf=options.min_leaf,
+            learning_rate=options.learning_rate,
+            l2_regularization=options.tree_l2,
+            max_features=options.max_features if options.bags > 1 else 1.0,
+            early_stopping=False,
+            random_state=seed,
+        )
+        estimator.fit(x, y, sample_weight=w)
+        parts.append(compact_trees(export_sklearn(estimator, len(MODEL_CLASSES))))
+    return parts[0] if len(parts) == 1 else {"kind": "blend", "parts": parts}
 
 
-#: Significant digits kept in model.json: thresholds sit between feature values far more than 1e-8 apart,
+#: Significant digits kept in the model file: thresholds sit between feature values far more than 1e-8 apart,
 #: and a leaf value to 1e-6 moves a probability by far less than any decision needs. (Stage 2 is fitted on
 #: the rounded stage 1, so the shipped model is exactly the one measured.)
 THRESHOLD_DIGITS, VALUE_DIGITS = 8, 6
 
 
 def compact_trees(stage: dict) -> dict:
-    """The exported trees with thresholds and values rounded (model.json is a third of the size)."""
+    """The exported trees with thresholds and values rounded (a third of the size)."""
     nodes = stage["nodes"]
     nodes["threshold"] = [float(f"{t:.{THRESHOLD_DIGITS}g}") for t in nodes["threshold"]]
     nodes["value"] = [float(f"{v:.{VALUE_DIGITS}g}") for v in nodes["value"]]
@@ -367,20 +378,28 @@ def cross_validate_all(pages: list[Page], *, folds: int, dont_care, options: Fit
     sites = sorted({p.site for p in pages})
     fold_of = {site: int(hashlib.sha1(site.encode()).hexdigest(), 16) % folds for site in sites}
     tallies = {"dev": Tally(), "train": Tally()}
+    per_site: dict[str, dict[str, list[int]]] = {"dev": {}, "train": {}}
     started = time.perf_counter()
     for f in range(folds):
         model = fit_model([p for p in pages if fold_of[p.site] != f], options)
         for page in pages:
             if fold_of[page.site] == f:
-                tallies[page.split].add(
-                    page, [label for label, _ in label_texts(page.texts, model)], dont_care
-                )
+                labels = [label for label, _ in label_texts(page.texts, model)]
+                counts = tallies[page.split].add(page, labels, dont_care)
+                site = per_site[page.split].setdefault(page.site, [0, 0, 0])
+                site[:] = [a + b for a, b in zip(site, counts, strict=True)]
     elapsed = time.perf_counter() - started
     print(
         f"{folds}-fold site-grouped CV over train/ + dev/ ({len(pages)} pages, {len(sites)} sites, {elapsed:.0f}s)"
     )
-    print(f"  dev (gold)     {tallies['dev'].line()}")
-    print(f"  train (silver) {tallies['train'].line()}")
+    for split, name in (("dev", "dev (gold)    "), ("train", "train (silver)")):
+        print(f"  {name} {tallies[split].line()} site_macro_F1={site_macro_f1(per_site[split]):.3f}")
+
+
+def site_macro_f1(per_site: dict[str, list[int]]) -> float:
+    """Mean caption F1 over the sites that have captions (as ../shared/tools/score_parse.py averages)."""
+    scores = [2 * tp / (2 * tp + fp + fn) for tp, fp, fn in per_site.values() if tp + fn]
+    return sum(scores) / len(scores) if scores else 0.0
 
 
 def main() -> None:
@@ -404,6 +423,10 @@ def main() -> None:
     ap.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="trees: shrinkage")
     ap.add_argument(
         "--tree-l2", type=float, default=defaults.tree_l2, help="trees: L2 penalty of leaf values"
+    )
+    ap.add_argument("--bags", type=int, default=defaults.bags, help="trees: models averaged")
+    ap.add_argument(
+        "--max-features", type=float, default=defaults.max_features, help="trees: share of features per split"
     )
     ap.add_argument(
         "--augment",
@@ -435,6 +458,8 @@ def main() -> None:
         min_leaf=a.min_leaf,
         learning_rate=a.learning_rate,
         tree_l2=a.tree_l2,
+        bags=a.bags,
+        max_features=a.max_features,
     )
     if a.loso:
         cross_validate(train, dev, folds=a.folds, dont_care=dont_care, verbose=a.verbose, options=options)
@@ -443,10 +468,13 @@ def main() -> None:
         cross_validate_all(train + dev, folds=a.cv_all, dont_care=dont_care, options=options)
         return
     model = fit_model(train if a.no_dev else train + dev, options)
-    data = json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
-    a.output.write_text(data, encoding="utf-8")
-    digest = hashlib.sha256(data.encode()).hexdigest()[:16]
-    print(f"wrote {a.output} ({len(data)} bytes, sha256 {digest}, {model['training']})")
+    data = json.dumps(model, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    packed = gzip.compress(data, compresslevel=9, mtime=0)  # mtime 0: the same model gives the same bytes
+    a.output.write_bytes(packed)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    print(
+        f"wrote {a.output} ({len(packed)} bytes, {len(data)} as JSON, sha256 {digest}, {model['training']})"
+    )
     fitted = Tally()
     for page in dev:
         fitted.add(page, [label for label, _ in label_texts(page.texts, model)], dont_care)

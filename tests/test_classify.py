@@ -265,10 +265,12 @@ def test_shipped_model_loads_and_matches_the_features():
     assert model["stage2_features"] == list(STAGE2_FEATURES)
     widths = {"stage1": len(FEATURE_NAMES), "stage2": len(FEATURE_NAMES) + len(STAGE2_FEATURES)}
     for stage, width in widths.items():
-        trees = classifier.stage_matrices(model[stage])
-        assert trees.baseline.size == len(MODEL_CLASSES)
-        assert set(trees.tree_class.tolist()) == set(range(len(MODEL_CLASSES)))  # every class has trees
-        assert trees.feature.max() < width  # no tree reads a column the stage does not have
+        parts = model[stage]["parts"] if model[stage].get("kind") == "blend" else [model[stage]]
+        for part in parts:
+            trees = classifier.stage_matrices(part)
+            assert trees.baseline.size == len(MODEL_CLASSES)
+            assert set(trees.tree_class.tolist()) == set(range(len(MODEL_CLASSES)))  # every class has trees
+            assert trees.feature.max() < width  # no tree reads a column the stage does not have
 
 
 def test_every_block_gets_a_known_label_and_a_score_in_range():

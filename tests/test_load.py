@@ -184,7 +184,11 @@ def test_cli_show_and_stats(dataset):
 def test_a_build_without_captions_still_loads_its_other_configs(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    text = "A Council Meets\n\nThe council met on Tuesday to set its budget.\n\nIt agreed to raise fees.\n"
+    text = (
+        "A Council Meets\n\nThe council met on Tuesday evening to set its budget for the coming year, "
+        "and members argued for three hours before the vote, the clerk said.\n\n"
+        "It agreed to raise parking fees by ten per cent and to keep the library open on Saturdays.\n"
+    )
     (corpus / "plain.txt").write_text(text, encoding="utf-8")
     out = tmp_path / "ds"
     result = build([corpus], out, workers=1)

@@ -1,6 +1,6 @@
 """The block classifier: a small learned model over block features, then structural rules.
 
-Two stages of gradient-boosted trees (``model.json``, trained by ``scripts/train_classifier.py`` and scored
+Two stages of gradient-boosted trees (``model.json.gz``, trained by ``scripts/train_classifier.py`` and scored
 by ``trees.TreeEnsemble``; a stage may also be one-vs-rest logistic regression): stage 1 scores each block
 from its own, its neighbours' and its article's features; stage 2 adds the stage-1 scores of the neighbouring blocks and of the blocks that end
 in the same style, because captions come in runs and share a style within a page. Rules then settle what
@@ -10,6 +10,7 @@ date line at the end is the byline, known widget headings are boilerplate.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from functools import lru_cache
@@ -41,18 +42,21 @@ STAGE2_FEATURES: tuple[str, ...] = (
     "s1_same_ending_caption",
     "s1_same_ending_body",
 )
+#: A bullet block near the top is the highlights while fewer story paragraphs than this precede it.
+HIGHLIGHTS_BEFORE_BODY = 2
 #: Blocks of at most this many words with no closing punctuation read as sub-headings when not captions.
 SUBHEADING_MAX_WORDS = 20
-MODEL_FILE = "model.json"
+#: The trained model: JSON, gzip-compressed (the trees' node tables are most of it).
+MODEL_FILE = "model.json.gz"
 
 
 @lru_cache(maxsize=1)
 def load_model() -> dict[str, Any]:
     """The shipped model (parsed once per process)."""
-    text = resources.files(__package__).joinpath(MODEL_FILE).read_text(encoding="utf-8")
+    text = gzip.decompress(resources.files(__package__).joinpath(MODEL_FILE).read_bytes()).decode("utf-8")
     model = json.loads(text)
     if tuple(model["features"]) != FEATURE_NAMES:
-        raise ValueError("model.json was trained on other features: run scripts/train_classifier.py")
+        raise ValueError(f"{MODEL_FILE} was trained on other features: run scripts/train_classifier.py")
     return model
 
 
@@ -72,8 +76,11 @@ def stage_matrices(stage: dict[str, Any]) -> TreeEnsemble | tuple[np.ndarray, np
 
 
 def predict_stage(x: np.ndarray, stage: dict[str, Any]) -> np.ndarray:
-    """Class probabilities (blocks x ``MODEL_CLASSES``): softmax of boosted trees, or normalised one-vs-rest
-    logistic regression."""
+    """Class probabilities (blocks x ``MODEL_CLASSES``): softmax of boosted trees, normalised one-vs-rest
+    logistic regression, or the mean of several such models (a blend: the bagged trees)."""
+    if stage.get("kind") == "blend":
+        parts = stage["parts"]
+        return sum(predict_stage(x, part) for part in parts) / len(parts)
     arrays = stage_matrices(stage)
     if isinstance(arrays, TreeEnsemble):
         return softmax(arrays.raw_scores(x))
@@ -162,13 +169,15 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
     best_of = probs.argmax(axis=1).tolist()
     best_p = probs.max(axis=1).tolist()
     labels: list[tuple[str, float]] = [("title", 0.95)]
-    seen_body = False
+    # Story paragraphs seen so far: the highlights come before the story, but a lead caption above them
+    # may have been read as one paragraph.
+    body_seen = 0
     for i in range(1, count):
         text = texts[i]
         label, score = MODEL_CLASSES[best_of[i]], best_p[i]
         if label == "caption" and FURNITURE_LEAD.match(text):
             label = _best_non_caption(probs[i])
-        if not seen_body and i <= 5 and _is_bullet_list(text):
+        if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= 5 and _is_bullet_list(text):
             label, score = "highlight", max(score, 0.8)
         elif i >= count - 2 and signals.is_byline(text):
             label, score = "byline", max(score, 0.9)
@@ -183,7 +192,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label, score = "caption", max(score, 0.6)
         if label == "caption":
             label = _caption_label(text)
-        elif label == "other" and seen_body and _is_bullet_list(text):
+        elif label == "other" and body_seen and _is_bullet_list(text):
             # A bulleted list inside the story (steps, specs, key points) is story text, not a heading.
             label = "body"
         elif (
@@ -192,7 +201,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and len(text.split()) <= SUBHEADING_MAX_WORDS
         ):
             label = "subheading"
-        seen_body = seen_body or label == "body"
+        body_seen += label == "body"
         labels.append((label, round(min(max(score, 0.0), 1.0), 4)))
     _join_caption_runs(texts, endings, labels)
     return labels
