@@ -433,3 +433,25 @@ def test_an_unclosed_sentence_next_to_a_run_of_unclosed_captions_joins_the_run()
     # Imperative furniture never joins a run.
     assert classifier.FURNITURE_LEAD.match("Scroll down for video of the storm")
     assert not classifier.FURNITURE_LEAD.match(run[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "lead"),
+    [
+        ("Scroll down for video", True),
+        ("MORE: Council approves the new harbour plan", True),
+        ("READ MORE Get 75% off an annual subscription", True),
+        ("Related: Five things to know about the storm", True),
+        ("Click here to watch live", True),
+        ("Tapestry of the old town hangs in the hall", False),
+        ("More than 400 homes were left without power", False),
+    ],
+)
+def test_furniture_leads_are_never_captions(text, lead):
+    assert bool(classifier.FURNITURE_LEAD.match(text)) is lead
+
+
+def test_a_furniture_lead_takes_its_best_other_class():
+    probs = np.array([0.2, 0.5, 0.25, 0.05, 0.0])  # caption first, then other
+    assert MODEL_CLASSES[int(probs.argmax())] == "caption"
+    assert classifier._best_non_caption(probs) == "other"

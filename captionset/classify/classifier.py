@@ -1,9 +1,10 @@
 """The block classifier: a small learned model over block features, then structural rules.
 
-Two stages of gradient-boosted trees (``model.json.gz``, trained by ``scripts/train_classifier.py`` and scored
-by ``trees.TreeEnsemble``; a stage may also be one-vs-rest logistic regression): stage 1 scores each block
-from its own, its neighbours' and its article's features; stage 2 adds the stage-1 scores of the neighbouring blocks and of the blocks that end
-in the same style, because captions come in runs and share a style within a page. Rules then settle what
+Two stages of gradient-boosted trees (``model.json.gz``, trained by ``scripts/train_classifier.py``, each
+stage the average of two bagged models, scored by ``trees.TreeEnsemble``; a stage may also be one-vs-rest
+logistic regression): stage 1 scores each block from its own, its neighbours' and its article's features;
+stage 2 adds the stage-1 scores of the neighbouring blocks and of the blocks that end in the same style,
+because captions come in runs and share a style within a page. Rules then settle what
 structure decides: the first block is the title, a bullet block before the story is the highlights, a
 date line at the end is the byline, known widget headings are boilerplate.
 """
@@ -214,7 +215,8 @@ RUN_JOIN_STORY_CLOSES = 0.8
 # Imperative page furniture and link leads ("Scroll down for video", "Click here to ...", "MORE: ...",
 # "READ MORE ...") are not captions, whatever they end in.
 FURNITURE_LEAD = re.compile(
-    r"^(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up|(?:more|related|see also)\s*:)", re.I
+    r"^(?:(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up)\b|(?:more|related|see also)\s*:)",
+    re.I,
 )
 
 
