@@ -7,9 +7,9 @@
     python scripts/train_classifier.py --cv-all 5       # 5 site-grouped folds over train/ + dev/
     python scripts/train_classifier.py --model logistic # the earlier model, for comparison
 
-The model is two stages of gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier with a
-fixed seed and no early stopping, so the same corpus gives byte-identical trees; scikit-learn is needed
-here only, the package scores the exported trees itself). ``--model logistic`` fits one-vs-rest L2 logistic
+The model is two stages of gradient-boosted trees, each stage the average of ``--bags`` models
+(scikit-learn's HistGradientBoostingClassifier with fixed seeds and no early stopping, so the same corpus
+gives byte-identical trees; scikit-learn is needed here only, the package scores the exported trees itself). ``--model logistic`` fits one-vs-rest L2 logistic
 regression by Newton's method instead. Stage 2 is trained on out-of-fold stage-1 scores (folds grouped by
 site) so that it learns how far to trust them on new sites.
 
