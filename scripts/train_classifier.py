@@ -484,7 +484,8 @@ def main() -> None:
 
 
 def drop_features(pages: list[Page], names: list[str]) -> None:
-    """Zero the named feature columns (an L2 fit then gives them zero weight: an ablation)."""
+    """Zero the named feature columns (constant columns: no tree splits on them, an L2 fit gives them no
+    weight): an ablation."""
     wanted = {name.strip() for name in names if name.strip()}
     columns = [
         i
