@@ -1,8 +1,7 @@
-"""Hatch build hook: compiles the C extension captionset.classify._speedups into the wheel.
+"""Hatch build hook: compiles captionset's C extensions (``EXTENSIONS``) into the wheel.
 
-The extension only makes feature extraction faster (captionset/classify/features.py keeps the same
-computation in pure Python), so a build without a working C compiler still succeeds: it warns and ships
-a pure-Python wheel. ``CAPTIONSET_PURE_PYTHON=1`` skips compiling. An editable install
+The extensions only make things faster (the Python modules keep the same computations in pure Python),
+so a build without a working C compiler still succeeds: it warns and ships a pure-Python wheel. ``CAPTIONSET_PURE_PYTHON=1`` skips compiling. An editable install
 (``pip install -e .``) compiles in place, next to the C file; rerun it after changing the C file.
 
 ``python hatch_build.py`` compiles in place too, without pip (for working on the C file).
@@ -24,9 +23,10 @@ except ImportError:  # run as a script without hatchling installed: only compile
         raise
     BuildHookInterface = object  # type: ignore[assignment,misc]
 
-#: The extension's import name and its C source, relative to the project root.
-MODULE = "captionset.classify._speedups"
-SOURCE = "captionset/classify/_speedups.c"
+#: Each extension's import name and its C source, relative to the project root.
+EXTENSIONS = {
+    "captionset.classify._speedups": "captionset/classify/_speedups.c",
+}
 
 
 def pure_python_requested() -> bool:
@@ -34,14 +34,14 @@ def pure_python_requested() -> bool:
     return os.environ.get("CAPTIONSET_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def compile_extension(root: Path, build_dir: Path) -> Path:
-    """Compile the extension with setuptools' build_ext (which knows each platform's compiler and flags)
+def compile_extension(root: Path, build_dir: Path, module: str, source: str) -> Path:
+    """Compile one extension with setuptools' build_ext (which knows each platform's compiler and flags)
     into build_dir; returns the built file. Raises on any failure."""
     from setuptools import Distribution, Extension
 
     # -ffp-contract=off: no fused multiply-add, so every feature is the value numpy computes.
     flags = [] if os.name == "nt" else ["-O2", "-ffp-contract=off", "-Wall"]
-    extension = Extension(MODULE, sources=[SOURCE], extra_compile_args=flags)
+    extension = Extension(module, sources=[source], extra_compile_args=flags)
     distribution = Distribution({"name": "captionset", "ext_modules": [extension]})
     command = distribution.get_command_obj("build_ext")
     command.build_lib = str(build_dir / "lib")
@@ -52,7 +52,7 @@ def compile_extension(root: Path, build_dir: Path) -> Path:
     try:
         command.ensure_finalized()
         command.run()
-        built = Path(command.get_ext_fullpath(MODULE))
+        built = Path(command.get_ext_fullpath(module))
     finally:
         os.chdir(previous)
     return built if built.is_absolute() else root / built
@@ -79,22 +79,23 @@ class SpeedupsBuildHook(BuildHookInterface):
             return
         root = Path(self.root)
         self._build_dir = Path(tempfile.mkdtemp(prefix="captionset-build-"))
-        try:
-            built = compile_extension(root, self._build_dir)
-        except Exception as error:  # any failure (no compiler, a compile error) leaves a pure-Python wheel
-            self.app.display_warning(
-                f"captionset: could not compile {SOURCE} ({type(error).__name__}: {error}); "
-                "installing without it (the pure-Python features give the same results, slower)"
-            )
-            return
-        target = f"captionset/classify/{built.name}"
-        if version == "editable":
-            # The editable wheel points at the source tree: the extension goes next to its source.
-            install_in_place(built, root / target)
-        else:
-            build_data["force_include"][str(built)] = target
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
+        for module, source in EXTENSIONS.items():
+            try:
+                built = compile_extension(root, self._build_dir / module, module, source)
+            except Exception as error:  # any failure (no compiler, a compile error): that module stays Python
+                self.app.display_warning(
+                    f"captionset: could not compile {source} ({type(error).__name__}: {error}); "
+                    "installing without it (the pure-Python code gives the same results, slower)"
+                )
+                continue
+            target = f"{Path(source).parent.as_posix()}/{built.name}"
+            if version == "editable":
+                # The editable wheel points at the source tree: the extension goes next to its source.
+                install_in_place(built, root / target)
+            else:
+                build_data["force_include"][str(built)] = target
+            build_data["pure_python"] = False
+            build_data["infer_tag"] = True
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         build_dir = getattr(self, "_build_dir", None)
@@ -104,8 +105,11 @@ class SpeedupsBuildHook(BuildHookInterface):
 
 if __name__ == "__main__":
     project = Path(__file__).resolve().parent
+    wanted = sys.argv[1:] or list(EXTENSIONS)  # python hatch_build.py [MODULE ...]
     with tempfile.TemporaryDirectory() as scratch:
-        result = compile_extension(project, Path(scratch))
-        destination = project / "captionset" / "classify" / result.name
-        install_in_place(result, destination)
-    print(f"built {destination}", file=sys.stderr)
+        for module in wanted:
+            source = EXTENSIONS[module]
+            result = compile_extension(project, Path(scratch) / module, module, source)
+            destination = project / Path(source).parent / result.name
+            install_in_place(result, destination)
+            print(f"built {destination}", file=sys.stderr)
