@@ -372,19 +372,31 @@ def cross_validate(
                 print(f"    {name:40s} tp={tp} fp={fp} fn={fn}")
 
 
-def cross_validate_all(pages: list[Page], *, folds: int, dont_care, options: FitOptions) -> None:
+def cross_validate_all(
+    pages: list[Page], *, folds: int, dont_care, options: FitOptions, dump: Path | None = None
+) -> None:
     """Site-grouped k-fold over every page (train/ and dev/): each page is scored by a model that was not
-    fitted to its site; dev (gold) and train (silver) pages are tallied apart."""
+    fitted to its site; dev (gold) and train (silver) pages are tallied apart. ``dump`` gets one JSON
+    line per scored block (split, page, block, gold, predicted, text), for reading the errors."""
     sites = sorted({p.site for p in pages})
     fold_of = {site: int(hashlib.sha1(site.encode()).hexdigest(), 16) % folds for site in sites}
     tallies = {"dev": Tally(), "train": Tally()}
     per_site: dict[str, dict[str, list[int]]] = {"dev": {}, "train": {}}
     started = time.perf_counter()
+    dumped: list[tuple[str, int, str]] = []
     for f in range(folds):
         model = fit_model([p for p in pages if fold_of[p.site] != f], options)
         for page in pages:
             if fold_of[page.site] == f:
                 labels = [label for label, _ in label_texts(page.texts, model)]
+                if dump is not None:
+                    dumped += [
+                        (page.name, i, json.dumps({"split": page.split, "page": page.name, "block": i,
+                                                   "gold": d["label"], "predicted": label, "text": text},
+                                                  ensure_ascii=False))
+                        for i, (d, label, text) in enumerate(zip(page.gold, labels, page.texts, strict=True))
+                        if not dont_care(d)
+                    ]  # fmt: skip
                 counts = tallies[page.split].add(page, labels, dont_care)
                 site = per_site[page.split].setdefault(page.site, [0, 0, 0])
                 site[:] = [a + b for a, b in zip(site, counts, strict=True)]
@@ -394,6 +406,9 @@ def cross_validate_all(pages: list[Page], *, folds: int, dont_care, options: Fit
     )
     for split, name in (("dev", "dev (gold)    "), ("train", "train (silver)")):
         print(f"  {name} {tallies[split].line()} site_macro_F1={site_macro_f1(per_site[split]):.3f}")
+    if dump is not None:
+        dump.write_text("".join(line + "\n" for _, _, line in sorted(dumped)), encoding="utf-8")
+        print(f"  wrote {len(dumped)} scored blocks to {dump}")
 
 
 def site_macro_f1(per_site: dict[str, list[int]]) -> float:
@@ -438,6 +453,7 @@ def main() -> None:
     ap.add_argument("--no-dev", action="store_true", help="train on train/ only")
     ap.add_argument("-o", "--output", type=Path, default=MODEL_PATH)
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--dump", type=Path, help="with --cv-all: write every block's CV prediction here (JSONL)")
     ap.add_argument(
         "--drop",
         default="",
@@ -465,7 +481,7 @@ def main() -> None:
         cross_validate(train, dev, folds=a.folds, dont_care=dont_care, verbose=a.verbose, options=options)
         return
     if a.cv_all:
-        cross_validate_all(train + dev, folds=a.cv_all, dont_care=dont_care, options=options)
+        cross_validate_all(train + dev, folds=a.cv_all, dont_care=dont_care, options=options, dump=a.dump)
         return
     model = fit_model(train if a.no_dev else train + dev, options)
     data = json.dumps(model, sort_keys=True, separators=(",", ":")).encode() + b"\n"
