@@ -26,6 +26,7 @@ except ImportError:  # run as a script without hatchling installed: only compile
 #: Each extension's import name and its C source, relative to the project root.
 EXTENSIONS = {
     "captionset.classify._speedups": "captionset/classify/_speedups.c",
+    "captionset._build_speedups": "captionset/_build_speedups.c",
 }
 
 

@@ -14,8 +14,11 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 
 import numpy as np
+
+from .classify.compiled import pure_python_requested
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test")
 DEFAULT_RATIOS: tuple[float, ...] = (0.8, 0.1, 0.1)
@@ -36,10 +39,32 @@ MIN_WORDS = 20
 MAX_PAIRS_PER_MEMBER = 16
 
 _MERSENNE = np.uint64((1 << 61) - 1)
+#: Multiplier of the polynomial that combines SHINGLE_WORDS word hashes into a shingle hash (mod 2^64).
+SHINGLE_BASE = 1_000_003
 _rng = np.random.default_rng(20240601)  # fixed constants: the permutations are part of the file format
 _PERM_A = _rng.integers(1, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 _PERM_B = _rng.integers(0, (1 << 61) - 1, size=NUM_PERM, dtype=np.uint64)
 del _rng
+#: The permutations as the compiled path takes them (little-endian uint64 bytes on every machine).
+_PERM_A_BYTES = _PERM_A.astype("<u8").tobytes()
+_PERM_B_BYTES = _PERM_B.astype("<u8").tobytes()
+
+
+def _import_speedups() -> ModuleType | None:
+    """The compiled signatures (captionset/_build_speedups.c), or None: not built, or
+    ``CAPTIONSET_PURE_PYTHON=1`` asks for the numpy path (which gives the same bytes, ~10x slower)."""
+    if pure_python_requested():
+        return None
+    try:
+        from . import _build_speedups
+    except ImportError:
+        return None
+    return _build_speedups
+
+
+_speedups = _import_speedups()
+#: Whether body_signatures runs the compiled code (tests and CI check it).
+COMPILED = _speedups is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +214,7 @@ def minhash(paragraphs: Iterable[str], words: list[str] | None = None) -> bytes 
     shingles = token_hash[:n].copy()
     with np.errstate(over="ignore"):
         for offset in range(1, SHINGLE_WORDS):
-            shingles *= np.uint64(1_000_003)
+            shingles *= np.uint64(SHINGLE_BASE)
             shingles += token_hash[offset : offset + n]
         # Repeated shingles need no removal: they cannot change a minimum.
         shingles &= _MERSENNE
@@ -204,9 +229,30 @@ def minhash(paragraphs: Iterable[str], words: list[str] | None = None) -> bytes 
 
 
 def body_signatures(paragraphs: Iterable[str]) -> tuple[str | None, bytes | None]:
-    """(body_hash, minhash) of a body, splitting it into words once."""
+    """(body_hash, minhash) of a body, splitting it into words once: compiled when the extension is
+    there (the words never become Python objects), else the numpy path; the two give the same bytes."""
+    if _speedups is None:
+        return body_signatures_python(paragraphs)
+    return body_signatures_compiled(paragraphs)
+
+
+def body_signatures_python(paragraphs: Iterable[str]) -> tuple[str | None, bytes | None]:
+    """body_signatures by the pure-Python/numpy path (the definition the compiled one is tested against)."""
     words = _words(paragraphs)
     return body_hash((), words), minhash((), words)
+
+
+def body_signatures_compiled(paragraphs: Iterable[str]) -> tuple[str | None, bytes | None]:
+    """body_signatures by the C extension (which must be built): it splits the lower-cased body into
+    words, joins them for the hash and computes the MinHash; the BLAKE2 digest stays hashlib's."""
+    text = "\n".join(paragraphs).lower()
+    found = _speedups.body_signature(
+        text, _PERM_A_BYTES, _PERM_B_BYTES, SHINGLE_WORDS, MIN_WORDS, SHINGLE_BASE, int(_MERSENNE)
+    )
+    if found is None:
+        return None, None
+    normal, signature = found
+    return hashlib.blake2b(normal, digest_size=12).hexdigest(), signature
 
 
 def _band_pairs(matrix: np.ndarray, band: int) -> tuple[np.ndarray, np.ndarray]:

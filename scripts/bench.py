@@ -7,6 +7,8 @@ and shuffled, so that no two articles are the same - in a temporary folder, then
 
 - floor: a loop that only reads and splits the files (decode + segment), articles/s on one core;
 - parse, parse+align: in-process loops on one core (a sample of the corpus), and the alignment overhead;
+- with ``--shard``: one shard of the sample through ``process_shard`` on one core, its CPU split into
+  parse, align and the rest (reading, near-duplicate signatures, rows, Arrow, Parquet parts);
 - build 1w / 2w / dask: ``captionset.build`` in a fresh process (workers=1, workers=2, engine=dask with two
   workers), articles/s per core, the ratio of build speed per core to the floor, 2-worker scaling, and the
   peak RSS of the whole process tree (build process + workers, sampled every 0.1 s). Measured speed-ups
@@ -20,6 +22,7 @@ Usage:
     python scripts/bench.py                         # N = 1,000 and 10,000 (a few minutes on 2 cores)
     python scripts/bench.py --sizes 1000,10000,100000  # the full run (about half an hour on 2 cores)
     python scripts/bench.py --sizes 1000 --runs 1w  # quick: one build, 1 worker
+    python scripts/bench.py --sizes 2000 --runs "" --shard  # the shard path's CPU: parse, align, the rest
 """
 
 from __future__ import annotations
@@ -86,6 +89,46 @@ def loop_rate(paths: list[Path], work) -> float:
     for path in paths:
         work(path.read_bytes())
     return len(paths) / max(time.process_time() - started, 1e-9)
+
+
+def shard_costs(corpus: Path, sample: int) -> dict[str, float]:
+    """CPU ms per article of one shard of ``sample`` articles through ``process_shard`` (one core, in
+    process): the total, the parse and align calls inside it, and the rest (reading, signatures, rows,
+    Arrow and Parquet) - the part that parse and align speed-ups leave."""
+    import importlib
+
+    build_module = importlib.import_module("captionset.build")
+    from captionset.sources import plan_shards
+
+    spent = {"parse": 0.0, "align": 0.0}
+
+    def timed(name: str, function):
+        def wrapper(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] += time.process_time() - started
+
+        return wrapper
+
+    originals = build_module.parse_article, build_module.align
+    build_module.parse_article = timed("parse", originals[0])
+    build_module.align = timed("align", originals[1])
+    parts = Path(tempfile.mkdtemp(prefix="captionset-bench-parts-"))
+    try:
+        spec = plan_shards([corpus], articles_per_shard=sample)[0]
+        task = build_module.ShardTask(spec, str(parts), "bench")
+        started = time.process_time()
+        result = build_module.process_shard(task)
+        total = time.process_time() - started
+    finally:
+        build_module.parse_article, build_module.align = originals
+        shutil.rmtree(parts, ignore_errors=True)
+    per = 1e3 / max(result.inputs, 1)
+    costs = {"total": total * per, "parse": spent["parse"] * per, "align": spent["align"] * per}
+    costs["rest"] = costs["total"] - costs["parse"] - costs["align"]
+    return costs
 
 
 def floor(data: bytes) -> None:
@@ -165,6 +208,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000, help="articles timed by the in-process loops")
     parser.add_argument("--runs", default="1w,2w,dask", help=f"builds to time, from {','.join(RUNS)}")
     parser.add_argument("--keep", action="store_true", help="keep the generated corpora")
+    parser.add_argument(
+        "--shard",
+        action="store_true",
+        help="also time one shard of --sample articles in process: parse, align and the rest (CPU)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     runs = [r for r in args.runs.split(",") if r]
@@ -195,6 +243,13 @@ def main() -> None:
             row["floor"] = loop_rate(paths, floor)
             row["parse"] = loop_rate(paths, parse_only)
             row["parse_align"] = loop_rate(paths, parse_and_align)
+            if args.shard:
+                costs = shard_costs(corpus, args.sample)
+                print(
+                    f"  N={n} one shard of {args.sample}: {costs['total']:.2f} ms/article CPU (parse "
+                    f"{costs['parse']:.2f}, align {costs['align']:.2f}, the rest {costs['rest']:.2f})",
+                    file=sys.stderr,
+                )
             for run in runs:
                 spec = RUNS[run]
                 result = run_build(

@@ -427,3 +427,62 @@ def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(corpus, t
     build([corpus], out, workers=1)
     build_module.resplit(out, seed="other")
     assert (out / "manifest.json").is_file()
+
+
+def test_block_columns_give_the_table_of_the_schemas_block_rows(corpus):
+    """The shard path gathers the blocks table column by column: it must be the table of
+    schema.block_table_rows, value for value (captions and all), including an article without blocks."""
+    import pyarrow as pa
+
+    from captionset.model import Article
+    from captionset.schema import BLOCKS, block_table_rows
+
+    articles = [parse_article(p.read_bytes(), source=str(p)) for p in sorted(corpus.glob("article-*.txt"))]
+    articles.insert(1, Article(article_id="none", source="none", text="", blocks=[]))
+    assert any(b.is_caption for a in articles for b in a.blocks)
+    columns = build_module._BlockColumns()
+    for article in articles:
+        columns.add(article)
+    rows = [row for article in articles for row in block_table_rows(article)]
+    expected = pa.Table.from_pylist(rows, schema=BLOCKS)
+    assert len(columns) == len(rows)
+    assert columns.table().equals(expected)
+    assert build_module._BlockColumns().table().equals(BLOCKS.empty_table())
+
+
+def test_parts_are_written_without_the_published_files_extras(corpus, tmp_path):
+    """Worker parts skip statistics, page indexes and content-defined chunking (read once, whole); the
+    published files keep them."""
+    from captionset.sources import plan_shards
+
+    task = build_module.ShardTask(plan_shards([corpus], articles_per_shard=50)[0], str(tmp_path), "fp")
+    build_module.process_shard(task)
+    part = pq.ParquetFile(build_module.part_path(tmp_path, 0, "blocks"))
+    assert part.metadata.num_rows > 0
+    assert not part.metadata.row_group(0).column(0).is_stats_set
+    out = build([corpus], tmp_path / "ds", workers=1)
+    published = pq.ParquetFile(next((out.output_dir / "blocks").glob("train-*.parquet")))
+    assert published.metadata.row_group(0).column(0).is_stats_set
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_read_whole_reads_to_the_limit_and_no_further(tmp_path, compressed):
+    """Shards read article files by their size: a file at the limit is read whole, one byte more is
+    TooLarge, compressed or not, and a file whose size says 0 (as /proc's do) is still read whole."""
+    import gzip
+
+    from captionset.sources.common import TooLarge, read_whole
+
+    def write(name: str, data: bytes) -> Path:
+        path = tmp_path / (name + (".gz" if compressed else ""))
+        path.write_bytes(gzip.compress(data) if compressed else data)
+        return path
+
+    assert read_whole(write("at", b"x" * 100), 100) == b"x" * 100
+    assert read_whole(write("empty", b""), 100) == b""
+    with pytest.raises(TooLarge):
+        read_whole(write("over", b"x" * 101), 100)
+    if not compressed:
+        loadavg = Path("/proc/loadavg")
+        if loadavg.is_file() and loadavg.stat().st_size == 0:
+            assert read_whole(loadavg, 1000).count(b" ") >= 3

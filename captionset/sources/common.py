@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -74,10 +75,19 @@ def reject_for_error(source: str, path: str | Path, error: BaseException) -> Rej
 
 
 def read_whole(path: str | Path, limit: int) -> bytes:
-    """The (decompressed) bytes of a one-article file; TooLarge when it is larger than limit."""
-    stream, _ = open_binary(path)
+    """The (decompressed) bytes of a one-article file; TooLarge when it is larger than limit.
+
+    An uncompressed file is read by its size (``read(limit + 1)`` would allocate the whole limit, 32 MB,
+    for every article: a third of the cost of reading a small file), then on to the limit if it grew."""
+    stream, codec = open_binary(path)
     with stream:
-        data = stream.read(limit + 1)
+        expected = limit
+        if codec is None:
+            with contextlib.suppress(OSError, ValueError):
+                expected = min(limit, os.fstat(stream.fileno()).st_size)
+        data = stream.read(expected + 1)
+        if expected < len(data) <= limit:  # larger than its size said: read what a whole read would
+            data += stream.read(limit + 1 - len(data))
     if len(data) > limit:
         raise TooLarge(f"larger than {limit} bytes")
     return data

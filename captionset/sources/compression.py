@@ -116,9 +116,37 @@ class _ZstdRaw(io.RawIOBase):
         super().close()
 
 
+#: Bytes that tell every format of MAGIC apart.
+_MAGIC_BYTES = max(len(magic) for magic, _ in MAGIC)
+
+
 def open_binary(path: str | Path) -> tuple[BinaryIO, str | None]:
-    """Open a file for streaming reads, decompressing it when it is compressed; returns (stream, codec)."""
-    codec = compression_of(path)
+    """Open a file for streaming reads, decompressing it when it is compressed; returns (stream, codec).
+
+    A regular file is opened once: its first bytes are read through the handle that is returned (one
+    open per article file instead of two, in a build that reads a file per article)."""
+    handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    try:
+        if not handle.seekable():  # a pipe or device: its first bytes could not be read again
+            handle.close()
+            return _open_by_name(path)
+        head = handle.read(_MAGIC_BYTES)
+        handle.seek(0)
+        codec = compression_of(path, head)
+    except BaseException:
+        handle.close()
+        raise
+    if codec is None:
+        return handle, None
+    if codec == "zstd":
+        return io.BufferedReader(_ZstdRaw(handle), _CHUNK), codec  # type: ignore[return-value]
+    handle.close()
+    return _open_by_name(path, codec)
+
+
+def _open_by_name(path: str | Path, codec: str | None = None) -> tuple[BinaryIO, str | None]:
+    """open_binary by the file's name: sniffs the codec (unless given) with an open of its own."""
+    codec = codec or compression_of(path)
     if codec == "gzip":
         return gzip.open(path, "rb"), codec  # type: ignore[return-value]
     if codec == "bz2":
