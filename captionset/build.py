@@ -401,14 +401,28 @@ def _options_dict(
     }
 
 
+#: Files of the package that decide its output: code, rules and model weights (``model.json.gz`` too).
+#: Compiled extensions are left out: they give the same bits as the Python code and differ by machine.
+FINGERPRINTED_SUFFIXES = (".py", ".json", ".gz")
+
+
+def fingerprinted_files() -> list[Path]:
+    """The package files ``code_fingerprint`` digests, in a stable order."""
+    package = Path(__file__).resolve().parent
+    return [
+        path
+        for path in sorted(package.rglob("*"))
+        if path.suffix in FINGERPRINTED_SUFFIXES and "__pycache__" not in path.parts and path.is_file()
+    ]
+
+
 def code_fingerprint() -> str:
     """Digest of captionset's own code and data files (parser rules, model weights, writer): a build whose
     code changed never resumes from shards the old code wrote, and the card names the exact parser."""
     package = Path(__file__).resolve().parent
     digest = hashlib.blake2b(digest_size=8)
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".json") and "__pycache__" not in path.parts and path.is_file():
-            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    for path in fingerprinted_files():
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

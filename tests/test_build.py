@@ -486,3 +486,14 @@ def test_read_whole_reads_to_the_limit_and_no_further(tmp_path, compressed):
         loadavg = Path("/proc/loadavg")
         if loadavg.is_file() and loadavg.stat().st_size == 0:
             assert read_whole(loadavg, 1000).count(b" ") >= 3
+
+
+def test_code_fingerprint_covers_the_models_and_rules_not_compiled_files():
+    """A retrained classifier (model.json.gz) or ranker must change the fingerprint (resume and the card
+    depend on it); compiled extensions must not (they differ by machine, not in results)."""
+    package = Path(build_module.__file__).resolve().parent
+    names = {p.relative_to(package).as_posix() for p in build_module.fingerprinted_files()}
+    assert {"classify/model.json.gz", "align_model.json", "build.py", "classify/signals.py"} <= names
+    assert not any(name.endswith((".so", ".pyd", ".c")) for name in names)
+    assert all("__pycache__" not in name for name in names)
+    assert len(build_module.code_fingerprint()) == 16
