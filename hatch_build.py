@@ -27,6 +27,7 @@ except ImportError:  # run as a script without hatchling installed: only compile
 EXTENSIONS = {
     "captionset.classify._speedups": "captionset/classify/_speedups.c",
     "captionset._build_speedups": "captionset/_build_speedups.c",
+    "captionset._align_speedups": "captionset/_align_speedups.c",
 }
 
 

@@ -15,7 +15,11 @@ Python (that alone costs more than the whole budget); the distinct caption stems
 looked up once, with ``str.find`` in the lower-cased body when they are few, else at once against a
 numpy index of the body's word starts; windows are slices of the joined body, with token counts from
 numpy; the stemmer and the caption-word analysis are memoised, and the slow credit patterns only run on
-captions that can hold a credit.
+captions that can hold a credit. That is the definition; ``_align_speedups.c`` computes the same in C
+(the body's layout and lower-casing, the caption queries, the stem look-ups in one pass over the body's
+words, the BM25 evidence, the window's slices), giving the same records bit for bit
+(tests/test_align_speedups.py); ``CAPTIONSET_PURE_PYTHON=1`` keeps to the Python. The learned ranker
+and the gallery evidence stay in Python.
 """
 
 from __future__ import annotations
@@ -27,14 +31,33 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, chain
 from operator import sub
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
+from .classify.compiled import pure_python_requested
 from .ids import stable_hash
 from .model import CAPTION_LABELS, Article, Block, Caption, Related
+
+
+def import_speedups() -> ModuleType | None:
+    """The compiled evidence layer (``_align_speedups.c``), or None when it was not built or the
+    pure-Python path is asked for (``CAPTIONSET_PURE_PYTHON=1``): both give the same records."""
+    if pure_python_requested():
+        return None
+    try:
+        from . import _align_speedups
+    except ImportError:
+        return None
+    return _align_speedups
+
+
+#: The compiled evidence layer, or None for the pure-Python path (the definition; the tests set it to
+#: None to compare the two).
+_speedups = import_speedups()
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,12 +294,14 @@ def _character_classes() -> tuple[np.ndarray, np.ndarray]:
 
 def _utf16_codes(text: str) -> tuple[np.ndarray, bytes]:
     """One 16-bit code per character of the text, and their bytes (little-endian). A character beyond
-    16 bits (an emoji) gets a stand-in that is a word character or not alike (none is a space)."""
+    16 bits (an emoji) gets a stand-in that is a word character or not alike (none is a space), and so
+    does U+0000: the word index's codes of two, three and four characters must never meet ("ab" then
+    U+0000 read as three characters is the code of "ab")."""
     raw = text.encode("utf-16-le", "surrogatepass")
-    if len(raw) == 2 * len(text):
+    if len(raw) == 2 * len(text) and "\x00" not in text:
         return np.frombuffer(raw, np.uint16), raw
     wide = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32).copy()
-    beyond = np.flatnonzero(wide > 0xFFFF)
+    beyond = np.flatnonzero((wide > 0xFFFF) | (wide == 0))
     wide[beyond] = [WORD_STAND_IN if chr(c).isalnum() else OTHER_STAND_IN for c in wide[beyond].tolist()]
     codes = wide.astype(np.uint16)
     return codes, codes.tobytes()
@@ -309,7 +334,8 @@ def _search_keys(term: str) -> tuple[str, ...]:
     start with it), without a final "y" ("body" <- "bodies"), and irregular forms ("man" <- "men")."""
     first = term[:-1] if term.endswith("y") and len(term) > 3 else term
     keys = (first, *IRREGULAR_FORMS.get(term, ()))
-    if term.isdigit() and len(term) > 3:
+    # Decimal digits only: int() refuses other digits ("²³⁴⁵" is a digit string, not a number).
+    if term.isdecimal() and len(term) > 3:
         keys += (f"{int(term):,}",)  # "150000" is written "150,000"
     return keys
 
@@ -360,6 +386,8 @@ class _Body:
 
     @classmethod
     def of(cls, blocks: list[Block]) -> _Body:
+        if _speedups is not None:
+            return cls(*_speedups.body_layout(blocks, CAPTION_LABELS, BM25_K1, BM25_B))
         indices: list[int] = []
         texts: list[str] = []
         sections: list[int] = []
@@ -395,11 +423,16 @@ class _Body:
             return cached
         return self._store(term, self._find(term, _search_keys(term)))
 
-    def look_up(self, terms: Iterable[str]) -> None:
-        """Find every term not known yet: with ``str.find`` when there are a few search keys (each find
-        reads the whole body), else all at once from where the body's words start (``_index_look_up``,
-        whose cost is ``INDEX_FIXED_CHARACTERS`` and ``INDEX_KEYS_PER_CHARACTER``). Same hits either way."""
-        new = [term for term in dict.fromkeys(terms) if term not in self.terms]
+    def look_up(self, *groups: Iterable[str]) -> None:
+        """Find every term (of the groups) not known yet: with ``str.find`` when there are a few search
+        keys (each find reads the whole body), else all at once from where the body's words start
+        (``_index_look_up``, whose cost is ``INDEX_FIXED_CHARACTERS`` and ``INDEX_KEYS_PER_CHARACTER``);
+        compiled, in one pass over the body's words. Same hits every way."""
+        if _speedups is not None:
+            args = (self.hay, self.ends, self.norms, self.terms, groups, _search_keys, stem, BM25_K1 + 1)
+            _speedups.look_up(*args)
+            return
+        new = [term for term in dict.fromkeys(chain.from_iterable(groups)) if term not in self.terms]
         keys, size = sum(len(_search_keys(term)) for term in new), len(self.hay)
         if keys * size < INDEX_FIXED_CHARACTERS + INDEX_KEYS_PER_CHARACTER * size:
             for term in new:
@@ -524,6 +557,10 @@ class _Body:
         (``len(text.split())``), counted at once in numpy."""
         joined = self.joined = "\n\n".join(self.texts)
         starts = self.joined_starts = list(accumulate([len(text) + 2 for text in self.texts], initial=0))
+        if _speedups is not None:
+            self.lengths = _speedups.token_counts(self.texts)
+            self.tokens = sum(self.lengths)
+            return
         # Both texts open with a newline; a token opens after a space: at i + 1 for every i in ``before``,
         # so the tokens of a paragraph are those with i from the character before it to its last one.
         if len(self.hay) == self.ends[-1] + 1:  # lower-casing kept every character in place: read the hay
@@ -592,13 +629,8 @@ def _caption_words(piece: str) -> list[str]:
     return words
 
 
-def query(text: str, label: str = "") -> _Query:
-    """The search terms of a caption text (without its credit) and of its label prefix.
-
-    A news caption's first sentence describes the picture; later sentences add background (agency
-    captions repeat the story's context), so their terms count half, as do the label prefix's words
-    and common English words. Capitalised words (not the caption's first) and numbers are entities.
-    """
+def _text_query(text: str) -> tuple[dict[str, float], set[str], list[tuple[str, str]]]:
+    """``query`` of a caption text without its label prefix: terms, entities, phrases."""
     first_end = SENTENCE_END.search(text)
     cut = first_end.end() if first_end else len(text)
     terms: dict[str, float] = {}
@@ -627,6 +659,22 @@ def query(text: str, label: str = "") -> _Query:
             else:
                 previous = ""
             bridged = False
+    return terms, entities, phrases
+
+
+def query(text: str, label: str = "") -> _Query:
+    """The search terms of a caption text (without its credit) and of its label prefix.
+
+    A news caption's first sentence describes the picture; later sentences add background (agency
+    captions repeat the story's context), so their terms count half, as do the label prefix's words
+    and common English words. Capitalised words (not the caption's first) and numbers are entities.
+    """
+    if _speedups is not None:
+        terms, entities, phrases = _speedups.caption_query(
+            text, _caption_token, BACKGROUND_WEIGHT, COMMON_WEIGHT
+        )
+    else:
+        terms, entities, phrases = _text_query(text)
     if label:
         for word in WORD.findall(label.lower()):
             if len(word) > 1 and word not in STOPWORDS:
@@ -659,6 +707,22 @@ def query_evidence(body: _Body, found: _Query, options: AlignOptions = DEFAULT_A
     """``evidence_parts`` of a caption's query."""
     if not body.indices:
         return 0.0, {}, {}, {}, {}
+    if _speedups is not None:
+        return _speedups.query_evidence(
+            body.terms,
+            body.term,
+            found.terms,
+            found.entities if options.entity_bonus else None,
+            found.phrases,
+            options.entity_bonus,
+            options.phrase_bonus,
+            options.min_match,
+            len(body.indices),
+            body.hay,
+            body.starts,
+            STOPWORDS,
+            PHRASE_GAP,
+        )
     lexical: dict[int, float] = {}
     bonus: dict[int, float] = {}
     first: dict[int, float] = {}
@@ -1047,6 +1111,11 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
     if body.tokens < left:  # the whole body fits, wherever the caption is
         pieces.append(body.joined)
         return "\n\n".join(pieces)
+    if _speedups is not None:
+        pieces += _speedups.window_pieces(
+            body.texts, body.lengths, body.joined, body.joined_starts, gap, left
+        )
+        return "\n\n".join(pieces)
     lengths, texts = body.lengths, body.texts
     cut, cut_text = -1, ""  # the paragraph that overflows the budget (the last one taken), cut to fit
     size = lengths[0]
@@ -1126,7 +1195,7 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     captions: list[Caption] = []
     queries = [query(text, label) for label, text in map(matching_text, (c[0] for c in body.captions))]
     if indices:
-        body.look_up(term for found in queries for term in found.terms)
+        body.look_up(*(found.terms for found in queries))
     number = 0
     for gallery_id, members in enumerate(_galleries(body)):
         gap = members[0][1]
