@@ -1001,7 +1001,12 @@ def learned_scores(
 
 @lru_cache(maxsize=8)
 def _least_learned_score(min_score: float) -> float:
-    """min_score as a learned linear score: sigmoid(scale * s + offset) >= min_score (scale > 0)."""
+    """min_score as a learned linear score: sigmoid(scale * s + offset) >= min_score (scale > 0); 0 or
+    less keeps every candidate, 1 or more none."""
+    if min_score <= 0.0:
+        return -math.inf
+    if min_score >= 1.0:
+        return math.inf
     _, scale, offset = load_model()
     return (math.log(min_score / (1.0 - min_score)) - offset) / scale
 

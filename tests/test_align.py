@@ -350,6 +350,11 @@ def test_learned_ranker_scores_and_options():
         assert scores == sorted(scores, reverse=True) and all(0.0 < s <= 1.0 for s in scores)
     assert len(align(article, AlignOptions(top_k=1))[0].related) == 1
     assert all(not c.related for c in align(article, AlignOptions(min_score=0.9999)))
+    # The bounds of the score range are allowed: 0 keeps every candidate (up to top_k), 1 none.
+    assert all(not c.related for c in align(article, AlignOptions(min_score=1.0)))
+    everything = align(article, AlignOptions(min_score=0.0, min_match=0.0, top_k=50))
+    assert all(len(e.related) >= len(c.related) for e, c in zip(everything, captions, strict=True))
+    assert all(0.0 < r.score <= 1.0 for c in everything for r in c.related)
     assert align(article) == captions  # deterministic
     with pytest.raises(ValueError, match="ranker"):
         align(article, AlignOptions(ranker="magic"))
