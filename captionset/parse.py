@@ -177,6 +177,16 @@ def classify_guarded(blocks: list[Block], *, has_title: bool = True) -> None:
             for name in _LABEL_FIELDS:
                 setattr(block, name, getattr(proxy, name))
         return
+    lengths = [len(b.text) for b in blocks]
+    if (
+        len(blocks) <= CLASSIFY_WINDOW_BLOCKS
+        and sum(lengths) <= CLASSIFY_WINDOW_CHARS
+        and max(lengths, default=0) <= CLASSIFY_BLOCK_CHARS
+    ):
+        # Every block shown whole, in one window (the usual article): what the general case below finds
+        # after building the shown texts and the windows.
+        classify_blocks(blocks)
+        return
     shown = [_classifier_text(b.text) for b in blocks]
     windows = classifier_windows([len(t) for t in shown])
     if len(windows) <= 1 and all(s is b.text for s, b in zip(shown, blocks, strict=True)):

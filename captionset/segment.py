@@ -27,15 +27,35 @@ MAX_BLOCKS = 5000
 BYLINE_TAIL_CHARS = 1000
 
 
-def _spans(text: str, separator: re.Pattern[str], start: int, end: int) -> list[tuple[int, int]]:
+#: A span of the text: its start and end offsets and its characters (text[start:end], kept so that no
+#: block's text is sliced twice).
+Span = tuple[int, int, str]
+
+
+# The separators as one capturing group: re.split then returns the pieces with the separators between
+# them, from which the offsets follow (one call instead of a match object per separator).
+_SPLITTERS: dict[re.Pattern[str], re.Pattern[str]] = {
+    BLANK_LINE: re.compile(f"({BLANK_LINE.pattern})"),
+    LINE_BREAK: re.compile(f"({LINE_BREAK.pattern})"),
+}
+
+
+def _spans(text: str, separator: re.Pattern[str], start: int, end: int) -> list[Span]:
     """Trimmed, non-empty spans of text[start:end] between separator matches."""
-    spans: list[tuple[int, int]] = []
+    spans: list[Span] = []
+    splitter = _SPLITTERS.get(separator) or re.compile(f"({separator.pattern})", separator.flags)
+    parts = splitter.split(text if start == 0 and end == len(text) else text[start:end])
     pos = start
-    for match in separator.finditer(text, start, end):
-        spans.append((pos, match.start()))
-        pos = match.end()
-    spans.append((pos, end))
-    return [span for s, e in spans if (span := _trim(text, s, e))]
+    for k in range(0, len(parts), 2):  # pieces at even places, each separator after its piece
+        piece = parts[k]
+        stripped = piece.strip()
+        if stripped:
+            # The first character left is the first that is not white space: its first occurrence is
+            # where it stands.
+            lead = pos + piece.find(stripped[0])
+            spans.append((lead, lead + len(stripped), stripped))
+        pos += len(piece) + (len(parts[k + 1]) if k + 1 < len(parts) else 0)
+    return spans
 
 
 def segment(text: str, max_blocks: int = MAX_BLOCKS) -> list[Block]:
@@ -43,21 +63,26 @@ def segment(text: str, max_blocks: int = MAX_BLOCKS) -> list[Block]:
     spans = _spans(text, BLANK_LINE, 0, len(text))
     if len(spans) <= 2 and text.count("\n") >= 3:
         # No paragraph breaks: a file with one paragraph per line.
-        spans = [sub for s, e in spans for sub in _spans(text, LINE_BREAK, s, e)]
+        spans = [sub for s, e, _ in spans for sub in _spans(text, LINE_BREAK, s, e)]
     if spans:
-        s, e = spans[-1]
+        s, e, _ = spans[-1]
         match = TRAILING_BYLINE.search(text, max(s, e - BYLINE_TAIL_CHARS), e)
         if match and match.start() > s:
-            spans[-1:] = [span for span in (_trim(text, s, match.start()), (match.start(1), e)) if span]
+            head = _trim(text, s, match.start())
+            byline = (match.start(1), e, text[match.start(1) : e])
+            spans[-1:] = [head, byline] if head else [byline]
     if len(spans) > max_blocks:
-        spans[max_blocks - 1 :] = [(spans[max_blocks - 1][0], spans[-1][1])]
-    return [Block(index=i, start=s, end=e, text=text[s:e]) for i, (s, e) in enumerate(spans)]
+        s, e = spans[max_blocks - 1][0], spans[-1][1]
+        spans[max_blocks - 1 :] = [(s, e, text[s:e])]
+    return [Block(i, s, e, piece) for i, (s, e, piece) in enumerate(spans)]
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    piece = text[start:end]
-    stripped = piece.strip()
+def _trim(text: str, start: int, end: int) -> Span | None:
+    """text[start:end] without its surrounding white space (str.strip's), or None when nothing is left."""
+    stripped = text[start:end].strip()
     if not stripped:
         return None
-    lead = len(piece) - len(piece.lstrip())
-    return start + lead, start + lead + len(stripped)
+    # The first character left is the first that is not white space: its first occurrence is where it
+    # stands (one find instead of an lstrip copy).
+    lead = text.find(stripped[0], start, end)
+    return lead, lead + len(stripped), stripped

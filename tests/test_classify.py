@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from captionset.classify import caption_fields, classifier, classify_blocks, features, signals
 from captionset.classify.classifier import (
@@ -18,6 +21,7 @@ from captionset.classify.classifier import (
     label_texts,
     load_model,
     predict_stage,
+    stage2_rows,
 )
 from captionset.classify.features import FEATURE_NAMES, article_features
 from captionset.model import LABELS
@@ -126,6 +130,224 @@ def test_byline_and_boilerplate():
     assert signals.is_boilerplate("Advertisement")
     assert signals.is_boilerplate("Popular Articles")
     assert not signals.is_boilerplate("Popular articles about the war were read by millions.")
+
+
+# Words and marks that the gated patterns look for (and their near misses), in any case, to build texts.
+GATED_PIECES = [
+    "pictured",
+    "Pictured",
+    "PICTURE ABOVE",
+    "from left",
+    "Left",
+    "right",
+    "Centre",
+    "center",
+    "above",
+    "below",
+    "top",
+    "Bottom",
+    "inset",
+    "seen here",
+    "in this photo",
+    "In This File Photo",
+    "file photo",
+    "this image",
+    "stop",
+    "percent",
+    "video",
+    "Videos",
+    "video link",
+    "video calls",
+    "footage",
+    "clip",
+    "Clips",
+    "watch",
+    "filmed",
+    "the moment",
+    "livestream",
+    "media playback",
+    "newscast",
+    "1:45",
+    "12:30 ",
+    "this photo",
+    "Label:",
+    "A longer label of many words here:",
+    "Photo:",
+    "Credit:",
+    "x",
+    "İnset",
+    "ınset",
+    "ſeen here",
+    "Kelvin",
+    "FILE",
+    "FILE -",
+    "File",
+    "file image",
+    "is seen",
+    "Are Shown",
+    "is pictured as",
+    "are depicted",
+    "this screenshot",
+    "in this undated handout",
+    "thıs photo",
+    "İs seen",
+    "é",
+    " ",
+    ", ",
+    ". ",
+    "\n",
+    "The",
+    "man",
+    ":",
+]
+gated_texts = st.lists(st.sampled_from(GATED_PIECES), max_size=12).map(" ".join)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "stems"),
+    [(signals.PICTURED_CUE, signals._PICTURED_STEMS), (signals.VIDEO_CUE, signals._VIDEO_STEMS)],
+)
+def test_every_word_of_a_gated_pattern_passes_its_gate(pattern, stems):
+    """A word added to PICTURED_CUE or VIDEO_CUE without its stem in the gate would never be found."""
+    phrases = {m.strip() for m in re.findall(r"[A-Za-z][A-Za-z ]*[A-Za-z]", pattern.pattern)}
+    phrases |= {f"{a} {b}" for a, b in re.findall(r"([a-z]+) \(\?:([a-z]+)", pattern.pattern)}
+    matched = [p for p in sorted(phrases) if pattern.search(p)]
+    assert len(matched) >= 8
+    for phrase in matched:
+        assert signals._may_match(phrase, stems), phrase
+        assert signals._may_match(phrase.upper(), stems), phrase
+
+
+@settings(max_examples=500, deadline=None)
+@given(gated_texts)
+def test_gated_signals_equal_their_patterns(text):
+    """The cheap checks before PICTURED_CUE, VIDEO_CUE, PHOTO_PHRASE and LABEL_PREFIX never change a
+    result."""
+    cues = tuple(dict.fromkeys(m.lower() for m in signals.PICTURED_CUE.findall(text)))
+    assert signals.pictured_cues(text) == cues
+    video = bool(signals.VIDEO_CUE.search(text)) and not signals.PHOTO_CUE.search(text)
+    assert signals.has_video_cue(text) == video
+    head = text[: features.HEAD]
+    assert features._photo_phrase_found(head) == (features.PHOTO_PHRASE.search(head) is not None)
+    match = signals.LABEL_PREFIX.match(text)
+    if match is None:
+        assert signals.label_prefix(text) is None
+    else:
+        assert match.end("label") <= signals.LABEL_PREFIX_MAX_CHARS
+        label = signals.label_prefix(text)
+        assert label is None or label == match.group("label")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["• one", "- two", "  * three", "—x", "•", "• ", "text", "", " ", "\t"]), max_size=5
+    )
+)
+def test_bullet_list_check_equals_its_definition(lines):
+    text = "\n".join(lines)
+    kept = [line for line in text.splitlines() if line.strip()]
+    assert classifier._is_bullet_list(text) == (
+        bool(kept) and all(signals.BULLET_LINE.match(line) for line in kept)
+    )
+
+
+def test_cached_signals_give_the_same_answers():
+    for text in (
+        "Advertisement",
+        " Share this story ",
+        "(Image: Getty)",
+        "Photo: AP",
+        "Getty Images",
+        "A man.",
+    ):
+        for _ in range(2):
+            assert signals.is_boilerplate(text) == bool(
+                len(text) <= signals.BOILERPLATE_MAX_CHARS and signals.BOILERPLATE.match(text.strip())
+            )
+            assert signals.is_credit_only(text) == signals._credit_only.__wrapped__(text.strip())
+        signals.clear_caches()
+
+
+def test_scores_are_shown_as_pythons_round_gives_them():
+    """The vectorised rounding of label scores equals round(min(max(p, 0), 1), 4), ties and ends included."""
+    rng = np.random.default_rng(0)
+    ties = (np.arange(10_000) + 0.5) / 10_000
+    scores = np.concatenate(
+        [
+            rng.random(20_000),
+            rng.random(2_000) ** 8,
+            np.arange(10_001) / 10_000,
+            ties,
+            np.nextafter(ties, 2.0),
+            np.nextafter(ties, -1.0),
+            [0.0, -0.0, 1.0, 5e-324, 1 - 2**-53, 1.5, -0.25, np.nan, np.inf],
+        ]
+    )
+    expected = [round(min(max(p, 0.0), 1.0), 4) for p in scores.tolist()]
+    got = classifier._shown_scores(scores)
+    np.testing.assert_array_equal(np.array(got).view(np.uint64), np.array(expected).view(np.uint64))
+
+
+def stage2_rows_reference(x: np.ndarray, probs: np.ndarray, endings: list[str]) -> np.ndarray:
+    """stage2_rows as it was written with numpy throughout (its definition)."""
+    count = x.shape[0]
+    cap, body, other = 1, 0, 2
+    extra = np.zeros((count, len(STAGE2_FEATURES)))
+    if count == 0:
+        return np.hstack([x, extra])
+    inner = max(count - 1, 1)
+    extra[:, 0] = probs[:, cap]
+    extra[:, 1] = probs[:, body]
+    extra[2:, 2] = probs[1:-1, cap]
+    extra[2:, 3] = probs[1:-1, body]
+    extra[2:, 4] = probs[1:-1, other]
+    extra[:-1, 5] = probs[1:, cap]
+    extra[:-1, 6] = probs[1:, body]
+    extra[:-1, 7] = probs[1:, other]
+    extra[3:, 8] = probs[1:-2, cap]
+    extra[:-2, 9] = probs[2:, cap]
+    extra[:, 10] = probs[1:, cap].sum() / inner
+    groups: dict[str, list[int]] = {}
+    for i in range(1, count):
+        groups.setdefault(endings[i], []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            cap_sum = probs[members, cap].sum()
+            body_sum = probs[members, body].sum()
+            extra[members, 11] = (cap_sum - probs[members, cap]) / (len(members) - 1)
+            extra[members, 12] = (body_sum - probs[members, body]) / (len(members) - 1)
+    return np.hstack([x, extra])
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 9, 40, 300])
+def test_stage2_rows_equal_their_numpy_definition(count):
+    """Groups of every size (numpy adds fewer than eight values one by one, more pairwise) give numpy's bits."""
+    rng = np.random.default_rng(count)
+    x = rng.normal(size=(count, 4))
+    probs = rng.dirichlet(np.ones(len(MODEL_CLASSES)), size=count) ** 3
+    endings = [["closed", "open", "open_long", "bracket:(image:"][k] for k in rng.integers(0, 4, size=count)]
+    if count > 20:
+        endings[1:20] = ["word:credit:"] * 19  # one group of many members
+    got, expected = stage2_rows(x, probs, endings), stage2_rows_reference(x, probs, endings)
+    np.testing.assert_array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
+def test_bagged_stages_score_as_their_definition():
+    """A stage of bagged trees (scored in one compiled pass) gives the bits of the mean of the parts' softmax."""
+    from captionset.classify.trees import blend_probabilities_python
+
+    model = load_model()
+    for path in sorted((ROOT / "data" / "corpus").glob("*.txt"))[:12]:
+        texts = [b.text for b in segment(path.read_text(encoding="utf-8"))]
+        x, endings = article_features(texts)
+        for name in ("stage1", "stage2"):
+            stage = model[name]
+            parts = [classifier.stage_matrices(part) for part in stage["parts"]]
+            got = predict_stage(x, stage)
+            expected = blend_probabilities_python(parts, x)
+            np.testing.assert_array_equal(got.view(np.uint64), expected.view(np.uint64))
+            x = stage2_rows(x, got, endings)
 
 
 # --- features -------------------------------------------------------------------------------------------

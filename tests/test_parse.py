@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from captionset import RawRecord, parse_article
 from captionset.model import LABELS
-from captionset.text import DecodeError
+from captionset.text import _CONTROL_BYTE_SET, _CONTROL_BYTES, DecodeError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "seed_labels.jsonl"
 # Hand labels that structure decides: the parser must get every one of these right on the seed.
@@ -149,3 +149,9 @@ def test_texts_without_a_headline_line_get_no_title_block(meta, title, text, fir
     assert article.blocks[0].label == first_label
     assert [b.label for b in article.blocks].count("title") == (first_label == "title")
     assert article.title == (title or (article.blocks[0].text if first_label == "title" else None))
+
+
+def test_control_bytes_are_counted_as_the_pattern_finds_them():
+    """decode_bytes counts control bytes with bytes.translate: the bytes _CONTROL_BYTES matches."""
+    every = bytes(range(256))
+    assert [bytes([b]) for b in _CONTROL_BYTE_SET] == _CONTROL_BYTES.findall(every)

@@ -19,7 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from captionset.classify import trees
-from captionset.classify.trees import TreeEnsemble, export_sklearn, softmax
+from captionset.classify.trees import (
+    BLEND_MAX_CLASSES,
+    TreeEnsemble,
+    blend_probabilities,
+    blend_probabilities_python,
+    export_sklearn,
+    softmax,
+)
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -501,13 +508,25 @@ def test_bad_scoring_inputs(compiled):
 SPECIAL = [0.0, -0.0, 0.5, -0.5, 1.0, np.inf, -np.inf, 5e-324, 1e300]
 
 
+#: Inputs and thresholds: the special values, ordinary ones and any float at all.
+NUMBERS = st.one_of(
+    st.sampled_from(SPECIAL), st.floats(-2, 2), st.floats(allow_nan=True, allow_infinity=True)
+)
+
+
 @st.composite
 def ensembles_and_inputs(draw: Any) -> tuple[TreeEnsemble, np.ndarray]:
     n_features = draw(st.integers(1, 4))
     n_classes = draw(st.integers(1, 4))
-    numbers = st.one_of(
-        st.sampled_from(SPECIAL), st.floats(-2, 2), st.floats(allow_nan=True, allow_infinity=True)
-    )
+    e = draw_ensemble(draw, n_features, n_classes)
+    rows = draw(st.integers(0, 19))
+    cells = draw(st.lists(NUMBERS, min_size=rows * n_features, max_size=rows * n_features))
+    return e, np.array(cells, dtype=float).reshape(rows, n_features)
+
+
+def draw_ensemble(draw: Any, n_features: int, n_classes: int, max_depth: int = 6) -> TreeEnsemble:
+    """A random ensemble: trees of up to max_depth levels, leaves at any depth."""
+    numbers = NUMBERS
     # Leaf values: infinities too (inf - inf makes the one default NaN), but no NaN payloads of their own,
     # whose order in an addition the hardware may pick differently from numpy's.
     leaf_values = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([np.inf, -np.inf, 1e308, -1e308, -0.0]))
@@ -525,17 +544,14 @@ def ensembles_and_inputs(draw: Any) -> tuple[TreeEnsemble, np.ndarray]:
 
     roots, depths = [], []
     for _ in range(draw(st.integers(0, 12))):
-        depth = draw(st.integers(0, 6))
+        depth = draw(st.integers(0, max_depth))
         roots.append(grow(depth))
         depths.append(depth)
     if not nodes:
         nodes.append([-1, 0.0, 0, 0, 0.0])
     tree_class = [draw(st.integers(0, n_classes - 1)) for _ in roots]
     baseline = draw(st.lists(st.floats(-10, 10), min_size=n_classes, max_size=n_classes))
-    e = ensemble([tuple(n) for n in nodes], roots, tree_class, baseline, max(depths, default=0))
-    rows = draw(st.integers(0, 19))
-    cells = draw(st.lists(numbers, min_size=rows * n_features, max_size=rows * n_features))
-    return e, np.array(cells, dtype=float).reshape(rows, n_features)
+    return ensemble([tuple(n) for n in nodes], roots, tree_class, baseline, max(depths, default=0))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -546,6 +562,80 @@ def test_generated_ensembles_agree(case):
         scores = both_paths(e, x)
     for s in scores[1:]:
         same_bits(s, scores[0])
+
+
+# --- blends of bagged ensembles ---------------------------------------------------------------------------
+
+
+@st.composite
+def blends_and_inputs(draw: Any) -> tuple[list[TreeEnsemble], np.ndarray]:
+    """A few ensembles over the same features and classes (a bagged stage), and rows to score."""
+    n_features = draw(st.integers(1, 4))
+    n_classes = draw(st.integers(1, BLEND_MAX_CLASSES + 1))
+    parts = [draw_ensemble(draw, n_features, n_classes, 4) for _ in range(draw(st.integers(1, 3)))]
+    rows = draw(st.integers(0, 19))
+    finite = st.one_of(st.sampled_from([0.0, -0.0, 0.5, -0.5, 1.0, 5e-324]), st.floats(-2, 2))
+    cells = draw(st.lists(finite, min_size=rows * n_features, max_size=rows * n_features))
+    return parts, np.array(cells, dtype=float).reshape(rows, n_features)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blends_and_inputs())
+def test_blends_equal_their_definition(case):
+    """The compiled blend (both ensembles in one pass, numpy's exp between two calls) gives the bits of
+    sum(softmax(...)) / count, for every number of classes (at BLEND_MAX_CLASSES and up it is that sum)."""
+    parts, x = case
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        expected = blend_probabilities_python(parts, x)
+        manual = sum(softmax(e.raw_scores_python(x)) for e in parts) / len(parts)
+        got = blend_probabilities(parts, x)
+    same_bits(expected, manual)
+    same_bits(got, expected)
+
+
+@pytest.mark.parametrize("n_classes", [2, 5])
+@pytest.mark.parametrize("depth", [1, 4, 5])
+def test_blends_of_sklearn_models(compiled, n_classes, depth):
+    estimator, x = fitted(n_classes, depth)
+    other, _ = fitted(n_classes, depth, rounds=20)
+    parts = [TreeEnsemble.from_dict(export_sklearn(m, n_classes)) for m in (estimator, other)]
+    for rows in (0, 1, 3, 4, 5, 8, 9, 57):
+        same_bits(blend_probabilities(parts, x[:rows]), blend_probabilities_python(parts, x[:rows]))
+
+
+def test_a_blend_needs_an_ensemble():
+    with pytest.raises(ValueError):
+        blend_probabilities([], np.zeros((1, 1)))
+
+
+def test_bad_blend_inputs(compiled):
+    e, other = build(), stump(0.0)  # two classes, one class
+    models = (e._compiled, e._compiled)
+    x, z = np.zeros((3, 2)), np.empty((2, 3, 2))
+    compiled.tree_logits(models, x, z)
+    for bad in ([e._compiled], (), (e._compiled, object()), (e._compiled, other._compiled)):
+        with pytest.raises((TypeError, ValueError)):
+            compiled.tree_logits(bad, x, z)
+    for bad_z in (np.empty((1, 3, 2)), np.empty((2, 3, 1)), np.empty((2, 2, 2)), np.empty((6, 2))):
+        with pytest.raises(ValueError):
+            compiled.tree_logits(models, x, bad_z)
+    with pytest.raises(ValueError):
+        compiled.tree_logits(models, np.zeros((3, 0)), z)
+    memory = np.zeros(20)
+    with pytest.raises(ValueError, match="overlap"):
+        compiled.tree_logits(models, memory[:6].reshape(3, 2), memory[4:16].reshape(2, 3, 2))
+    out = np.empty((3, 2))
+    compiled.tree_blend(z, out)
+    for bad_e, bad_out in (
+        (np.empty((2, 3, BLEND_MAX_CLASSES)), np.empty((3, BLEND_MAX_CLASSES))),
+        (np.empty((0, 3, 2)), out),
+        (z, np.empty((3, 3))),
+        (z, np.empty((2, 2))),
+    ):
+        with pytest.raises(ValueError):
+            compiled.tree_blend(bad_e, bad_out)
+    with pytest.raises(ValueError, match="overlap"):
+        compiled.tree_blend(memory[:12].reshape(2, 3, 2), memory[6:12].reshape(3, 2))
 
 
 # --- the switch -------------------------------------------------------------------------------------------

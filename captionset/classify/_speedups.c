@@ -12,16 +12,19 @@
  * its pure-Python path). Every value must equal the Python path's bit for bit; tests/test_speedups.py
  * checks that on the corpus and on generated text.
  *
- * tree_model() and tree_scores() score the gradient-boosted trees of captionset.classify.trees: the same
- * additions in the same order as its numpy definition (tests/test_trees.py checks the bits).
+ * tree_model(), tree_scores(), tree_logits() and tree_blend() score the gradient-boosted trees of
+ * captionset.classify.trees: the same additions in the same order as its numpy definition, and for a stage
+ * of bagged models the softmax and mean that numpy computes, around numpy's own exp (tests/test_trees.py
+ * checks the bits).
  *
  * The feature functions run with the GIL held, so the module state below needs no locking. tree_scores()
- * lets the GIL go while it walks the trees: it touches no module state, only its model (which nothing
- * changes once built) and the buffers it holds.
+ * and tree_logits() let the GIL go while they walk the trees: they touch no module state, only their
+ * models (which nothing changes once built) and the buffers they hold.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -1072,6 +1075,9 @@ typedef struct {
     Py_ssize_t kind; /* distinct-word number (near_copies) */
 } Word;
 
+/* Characters per word of English prose (with its space), for sizing block_values' word buffer. */
+#define CHARS_PER_WORD 6
+
 /* Buffers of one block_values call. */
 typedef struct {
     Py_UCS4 *text; /* the current block's text */
@@ -1721,6 +1727,20 @@ static PyObject *block_values(PyObject *module, PyObject *args)
             goto done;
         }
     }
+    /* The buffers at their likely sizes from the start (each would otherwise grow by doubling, copying
+     * what it holds each time): the longest block, all the lowered text (room for lowering to two
+     * characters, as append_lower asks), a word every few characters. */
+    Py_ssize_t total = 0, longest = 0;
+    for (Py_ssize_t b = 0; b < count; b++) {
+        const Py_ssize_t L = PyUnicode_GET_LENGTH(PySequence_Fast_GET_ITEM(texts, b));
+        total += L;
+        longest = L > longest ? L : longest;
+    }
+    if (reserve((void **)&p.text, &p.text_cap, longest + 1, sizeof(Py_UCS4)) < 0 ||
+        reserve((void **)&p.low, &p.low_cap, 2 * total + 1, sizeof(Py_UCS4)) < 0 ||
+        reserve((void **)&p.words, &p.words_cap, total / CHARS_PER_WORD + 1, sizeof(Word)) < 0) {
+        goto done;
+    }
     double *raw = view.buf;
     for (Py_ssize_t b = 0; b < count; b++) {
         PyObject *s = PySequence_Fast_GET_ITEM(texts, b);
@@ -2037,10 +2057,12 @@ static PyObject *lower(PyObject *module, PyObject *text)
  * Gradient-boosted trees (captionset.classify.trees)
  *
  * tree_model() checks a stage's node table once and copies it into a TreeModel of its own (so nothing can
- * change it afterwards, and scoring needs no checks nor the GIL); tree_scores() walks every row down every
- * tree. TreeEnsemble.raw_scores_python is the definition: a row goes left where x[row, feature] <=
- * threshold (NaN compares false, so it goes right), and the score of class k is baseline[k] plus the leaf
- * values of class k's trees added one by one in tree order, the additions numpy's cumsum makes.
+ * change it afterwards, and scoring needs no checks nor the GIL), and lays trees of at most
+ * COMPLETE_MAX_DEPTH levels out complete as well (a walk then computes its next node instead of loading
+ * it); tree_scores() walks every row down every tree. TreeEnsemble.raw_scores_python is the definition: a
+ * row goes left where x[row, feature] <= threshold (NaN compares false, so it goes right), and the score
+ * of class k is baseline[k] plus the leaf values of class k's trees added one by one in tree order, the
+ * additions numpy's cumsum makes. tree_logits() and tree_blend() then give a bagged stage's probabilities.
  */
 
 #define TREE_MODEL_NAME "captionset.classify._speedups.TreeModel"
@@ -2063,6 +2085,16 @@ typedef struct {
     Py_ssize_t n_nodes, n_trees, n_classes;
     Py_ssize_t n_features; /* columns x needs: the largest feature index + 1 (0 when all are leaves) */
     Py_ssize_t steps;      /* the heights summed: node steps per row */
+    /* The complete layout (when every tree is at most COMPLETE_MAX_DEPTH deep, else depth is -1): each
+     * tree padded to the tallest one's height, its inner nodes breadth first (node i's children are
+     * 2i + 1 and 2i + 2), so a walk computes where it goes instead of loading it. */
+    int32_t depth;
+    int32_t *cfeature;   /* per tree, 2**depth - 1 inner nodes: the column tested, times COMPLETE_ROWS */
+    double *cthreshold;  /* per tree, 2**depth - 1 inner nodes: the split */
+    double *cleaf;       /* per tree, 2**depth leaves: the value */
+    /* The complete layout holds the trees class by class (in tree order within a class, the order of each
+     * class's sum): class k's trees are [class_start[k], class_start[k + 1]). */
+    Py_ssize_t *class_start;
 } TreeModel;
 
 static void tree_model_free(TreeModel *m)
@@ -2075,6 +2107,10 @@ static void tree_model_free(TreeModel *m)
     PyMem_RawFree(m->heights);
     PyMem_RawFree(m->classes);
     PyMem_RawFree(m->baseline);
+    PyMem_RawFree(m->cfeature);
+    PyMem_RawFree(m->cthreshold);
+    PyMem_RawFree(m->cleaf);
+    PyMem_RawFree(m->class_start);
     PyMem_RawFree(m);
 }
 
@@ -2125,6 +2161,60 @@ enum { T_FEATURE, T_THRESHOLD, T_LEFT, T_RIGHT, T_VALUE, T_ROOTS, T_TREE_CLASS, 
 static const char *const TREE_ARG_NAMES[T_COUNT] = {
     "feature", "threshold", "left", "right", "value", "roots", "tree_class", "baseline",
 };
+
+/* Trees at most this deep are also laid out complete (2**depth leaves each), for score_complete. */
+#define COMPLETE_MAX_DEPTH 8
+/* Rows walked together over the complete layout (score_complete): their chains of loads overlap. */
+#define COMPLETE_ROWS 8
+
+/* Puts packed node `node` at slot `slot` of the tree at place t of the complete layout (slots below
+ * 2**depth - 1 are inner nodes, the rest leaves). A leaf above the bottom level becomes inner nodes that
+ * test column 0 and lead to copies of its value on both sides, so the walk arrives at its value whichever
+ * way it goes. */
+static void complete_place(TreeModel *m, Py_ssize_t t, int32_t node, Py_ssize_t slot)
+{
+    const Py_ssize_t inner = ((Py_ssize_t)1 << m->depth) - 1;
+    const TreeNode *n = &m->nodes[node];
+    const int leaf = n->child[0] == node;
+    if (slot >= inner) {
+        m->cleaf[t * (inner + 1) + slot - inner] = n->threshold; /* a leaf: the height allows no more */
+        return;
+    }
+    m->cfeature[t * inner + slot] = leaf ? 0 : n->feature * COMPLETE_ROWS; /* its place in a block */
+    m->cthreshold[t * inner + slot] = leaf ? 0.0 : n->threshold;
+    complete_place(m, t, leaf ? node : n->child[0], 2 * slot + 1);
+    complete_place(m, t, leaf ? node : n->child[1], 2 * slot + 2);
+}
+
+/* Builds m's complete layout for trees of at most `depth` steps; 0, or -1 with MemoryError set. */
+static int complete_layout(TreeModel *m, int32_t depth)
+{
+    const Py_ssize_t inner = ((Py_ssize_t)1 << depth) - 1, trees = m->n_trees ? m->n_trees : 1;
+    const Py_ssize_t K = m->n_classes;
+    m->cfeature = PyMem_RawMalloc((size_t)(trees * inner + 1) * sizeof(int32_t));
+    m->cthreshold = PyMem_RawMalloc((size_t)(trees * inner + 1) * sizeof(double));
+    m->cleaf = PyMem_RawMalloc((size_t)(trees * (inner + 1)) * sizeof(double));
+    m->class_start = PyMem_RawCalloc((size_t)K + 1, sizeof(Py_ssize_t));
+    Py_ssize_t *next = PyMem_RawMalloc((size_t)K * sizeof(Py_ssize_t)); /* per class: its next place */
+    if (!m->cfeature || !m->cthreshold || !m->cleaf || !m->class_start || !next) {
+        PyMem_RawFree(next);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
+        m->class_start[m->classes[t] + 1]++;
+    }
+    for (Py_ssize_t k = 0; k < K; k++) {
+        m->class_start[k + 1] += m->class_start[k];
+        next[k] = m->class_start[k];
+    }
+    m->depth = depth;
+    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
+        complete_place(m, next[m->classes[t]]++, m->roots[t], 0);
+    }
+    PyMem_RawFree(next);
+    return 0;
+}
 
 /* Checks the node table and packs it into m (allocated, zeroed); 0, or -1 with ValueError set. */
 static int tree_model_fill(TreeModel *m, Py_buffer *v)
@@ -2227,7 +2317,15 @@ static int tree_model_fill(TreeModel *m, Py_buffer *v)
         m->steps += height[roots[t]]; /* at most trees * n < 2**62 */
     }
     memcpy(m->baseline, baseline, (size_t)classes * sizeof(double));
+    int32_t tallest = 0;
+    for (Py_ssize_t t = 0; t < trees; t++) {
+        tallest = m->heights[t] > tallest ? m->heights[t] : tallest;
+    }
     PyMem_RawFree(height);
+    m->depth = -1;
+    if (tallest <= COMPLETE_MAX_DEPTH && m->n_features <= INT32_MAX / COMPLETE_ROWS) {
+        return complete_layout(m, tallest);
+    }
     return 0;
 }
 
@@ -2287,7 +2385,7 @@ done:
  * the outer loop, so one tree's nodes stay in cache over all rows; the walks of eight rows (then four,
  * then one) are interleaved, so that their chains of dependent loads overlap. Every walk takes its tree's
  * full height (a leaf points at itself), so the rows of a block step together. */
-static void score_trees(const TreeModel *m, const double *x, Py_ssize_t rows, Py_ssize_t cols, double *out)
+static void score_nodes(const TreeModel *m, const double *x, Py_ssize_t rows, Py_ssize_t cols, double *out)
 {
     const Py_ssize_t K = m->n_classes;
     const TreeNode *nodes = m->nodes;
@@ -2345,6 +2443,131 @@ static void score_trees(const TreeModel *m, const double *x, Py_ssize_t rows, Py
             }
             o[r * K] += nodes[i].threshold;
         }
+    }
+}
+
+/* The depth the shipped models have (the training script's max_depth): its steps are unrolled. */
+#define COMPLETE_USUAL_DEPTH 4
+
+/* One step of lane `lane` (a constant) from slot i (a Py_ssize_t) down the complete layout: to 2i + 1
+ * where x <= threshold, else (NaN included) to 2i + 2, computed from the comparison rather than branched
+ * on. The block xb holds a block of rows column by column (xb[column * COMPLETE_ROWS + lane]) and
+ * feature[] holds column * COMPLETE_ROWS, so every lane addresses its value from the same two registers. */
+#define LANE_STEP(i, lane) (i = 2 * (i) + 1 + !((xb + (lane))[feature[i]] <= threshold[i]))
+/* One step of every lane of a block of `lanes` (4 or COMPLETE_ROWS, a constant). */
+#define BLOCK_STEP()                                                                                      \
+    do {                                                                                                  \
+        LANE_STEP(i0, 0);                                                                                 \
+        LANE_STEP(i1, 1);                                                                                 \
+        LANE_STEP(i2, 2);                                                                                 \
+        LANE_STEP(i3, 3);                                                                                 \
+        if (lanes == COMPLETE_ROWS) {                                                                     \
+            LANE_STEP(i4, 4);                                                                             \
+            LANE_STEP(i5, 5);                                                                             \
+            LANE_STEP(i6, 6);                                                                             \
+            LANE_STEP(i7, 7);                                                                             \
+        }                                                                                                 \
+    } while (0)
+
+/* Adds every tree's leaf value to the scores sc (rows of K, holding the baseline) of the first `lanes`
+ * rows of the block xb: class by class, each class's trees in tree order with the sums in registers.
+ * Inlined with lanes a constant (COMPLETE_ROWS, or 4 for a short last block). */
+static inline __attribute__((always_inline)) void complete_block(const TreeModel *m, const double *xb,
+                                                                double *sc, const int lanes)
+{
+    const Py_ssize_t K = m->n_classes, inner = ((Py_ssize_t)1 << m->depth) - 1;
+    const int32_t depth = m->depth;
+    for (Py_ssize_t k = 0; k < K; k++) {
+        double a0 = sc[k], a1 = sc[K + k], a2 = sc[2 * K + k], a3 = sc[3 * K + k];
+        double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+        if (lanes == COMPLETE_ROWS) {
+            a4 = sc[4 * K + k], a5 = sc[5 * K + k], a6 = sc[6 * K + k], a7 = sc[7 * K + k];
+        }
+        for (Py_ssize_t t = m->class_start[k]; t < m->class_start[k + 1]; t++) {
+            const int32_t *feature = m->cfeature + t * inner;
+            const double *threshold = m->cthreshold + t * inner;
+            const double *leaf = m->cleaf + t * (inner + 1);
+            Py_ssize_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+            if (depth == COMPLETE_USUAL_DEPTH) {
+                BLOCK_STEP();
+                BLOCK_STEP();
+                BLOCK_STEP();
+                BLOCK_STEP();
+            }
+            else {
+                for (int32_t s = 0; s < depth; s++) {
+                    BLOCK_STEP();
+                }
+            }
+            a0 += leaf[i0 - inner];
+            a1 += leaf[i1 - inner];
+            a2 += leaf[i2 - inner];
+            a3 += leaf[i3 - inner];
+            if (lanes == COMPLETE_ROWS) {
+                a4 += leaf[i4 - inner];
+                a5 += leaf[i5 - inner];
+                a6 += leaf[i6 - inner];
+                a7 += leaf[i7 - inner];
+            }
+        }
+        sc[k] = a0, sc[K + k] = a1, sc[2 * K + k] = a2, sc[3 * K + k] = a3;
+        if (lanes == COMPLETE_ROWS) {
+            sc[4 * K + k] = a4, sc[5 * K + k] = a5, sc[6 * K + k] = a6, sc[7 * K + k] = a7;
+        }
+    }
+}
+
+/* A last block of at most this many rows is walked four lanes wide (fewer padding rows walked). */
+#define COMPLETE_SHORT_ROWS 4
+
+/* The raw scores of the rows of x (rows x cols) by each of n models (all laid out complete, all of K
+ * classes) into outs[b] (rows x K). Row blocks in the outer loop: each block is copied column by column
+ * once for all models, then every model's trees stream past it. A last block of fewer rows is padded
+ * with copies of its last row (whose scores are dropped): walked one by one, a row's chain of loads would
+ * stand alone. Returns -1, having written nothing, when it cannot allocate its scratch space. */
+static int score_complete(const TreeModel *const *models, Py_ssize_t n, const double *x, Py_ssize_t rows,
+                          Py_ssize_t cols, double *const *outs)
+{
+    const Py_ssize_t K = models[0]->n_classes;
+    double *xb = PyMem_RawMalloc((size_t)(COMPLETE_ROWS * cols + 1) * sizeof(double));
+    double *sc = PyMem_RawMalloc((size_t)(COMPLETE_ROWS * K) * sizeof(double));
+    if (xb == NULL || sc == NULL) {
+        PyMem_RawFree(xb);
+        PyMem_RawFree(sc);
+        return -1;
+    }
+    for (Py_ssize_t r = 0; r < rows; r += COMPLETE_ROWS) {
+        const Py_ssize_t lanes = rows - r < COMPLETE_ROWS ? rows - r : COMPLETE_ROWS;
+        for (Py_ssize_t lane = 0; lane < COMPLETE_ROWS; lane++) {
+            const double *row = x + (r + (lane < lanes ? lane : lanes - 1)) * cols;
+            for (Py_ssize_t c = 0; c < cols; c++) {
+                xb[c * COMPLETE_ROWS + lane] = row[c];
+            }
+        }
+        for (Py_ssize_t b = 0; b < n; b++) {
+            for (Py_ssize_t lane = 0; lane < COMPLETE_ROWS; lane++) {
+                memcpy(sc + lane * K, models[b]->baseline, (size_t)K * sizeof(double));
+            }
+            if (lanes <= COMPLETE_SHORT_ROWS) {
+                complete_block(models[b], xb, sc, COMPLETE_SHORT_ROWS);
+            }
+            else {
+                complete_block(models[b], xb, sc, COMPLETE_ROWS);
+            }
+            memcpy(outs[b] + r * K, sc, (size_t)(lanes * K) * sizeof(double));
+        }
+    }
+    PyMem_RawFree(xb);
+    PyMem_RawFree(sc);
+    return 0;
+}
+
+/* out = the raw scores of the rows of x: over the complete layout when the model has one (and scratch
+ * space can be had), else over the node table; the same sums either way. */
+static void score_trees(const TreeModel *m, const double *x, Py_ssize_t rows, Py_ssize_t cols, double *out)
+{
+    if (m->depth < 0 || rows == 0 || score_complete(&m, 1, x, rows, cols, &out) < 0) {
+        score_nodes(m, x, rows, cols, out);
     }
 }
 
@@ -2406,6 +2629,198 @@ static PyObject *tree_scores(PyObject *module, PyObject *args)
     return result;
 }
 
+/* The largest ensemble count one tree_logits call takes (a bagged stage has a few). */
+#define BLEND_MAX_MODELS 64
+/* numpy sums a row of fewer than this many classes left to right (a larger row pairwise, in an order of
+ * its own): tree_blend adds them as numpy does only below it. */
+#define BLEND_MAX_CLASSES 8
+
+/* The models of tree_logits' tuple (borrowed pointers into their capsules) and the columns x needs;
+ * their count, or -1 with an exception set. */
+static Py_ssize_t blend_models(PyObject *models, const TreeModel **out, Py_ssize_t *n_features)
+{
+    if (!PyTuple_Check(models) || PyTuple_GET_SIZE(models) == 0 ||
+        PyTuple_GET_SIZE(models) > BLEND_MAX_MODELS) {
+        PyErr_Format(PyExc_TypeError, "tree_logits: models must be a tuple of 1 to %d models",
+                     BLEND_MAX_MODELS);
+        return -1;
+    }
+    const Py_ssize_t n = PyTuple_GET_SIZE(models);
+    *n_features = 0;
+    for (Py_ssize_t b = 0; b < n; b++) {
+        PyObject *capsule = PyTuple_GET_ITEM(models, b);
+        if (!PyCapsule_IsValid(capsule, TREE_MODEL_NAME)) {
+            PyErr_SetString(PyExc_TypeError, "tree_logits: every model must come from tree_model()");
+            return -1;
+        }
+        out[b] = PyCapsule_GetPointer(capsule, TREE_MODEL_NAME);
+        if (out[b]->n_classes != out[0]->n_classes) {
+            PyErr_Format(PyExc_ValueError, "tree_logits: model %zd has %zd classes, model 0 has %zd", b,
+                         out[b]->n_classes, out[0]->n_classes);
+            return -1;
+        }
+        *n_features = out[b]->n_features > *n_features ? out[b]->n_features : *n_features;
+    }
+    return n;
+}
+
+/* Each row of scores (rows x K) less its largest value, as numpy's scores - scores.max(axis=1) when every
+ * score is finite; returns 0 (the rows half done) at the first score that is not, for which numpy's NaN
+ * (whose sign depends on its loops) is not reproduced here. */
+static int less_row_max(double *scores, Py_ssize_t rows, Py_ssize_t K)
+{
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        double *row = scores + r * K;
+        double top = row[0];
+        for (Py_ssize_t k = 0; k < K; k++) {
+            if (!isfinite(row[k])) {
+                return 0;
+            }
+            top = row[k] > top ? row[k] : top;
+        }
+        for (Py_ssize_t k = 0; k < K; k++) {
+            row[k] -= top;
+        }
+    }
+    return 1;
+}
+
+/* tree_logits(models, x, z) -> bool
+ *
+ * For each model b of the tuple, the raw scores of the rows of x less each row's largest score, into
+ * z[b] (z: models x rows x classes, C-contiguous float64, not overlapping x): the exponent of the
+ * softmax, whose exp numpy takes (so that its bits are numpy's), before tree_blend. False when a score is
+ * not finite (z is then of no use: the caller takes numpy's softmax, whose NaN it is). */
+static PyObject *tree_logits(PyObject *module, PyObject *args)
+{
+    PyObject *models_obj, *x_obj, *z_obj;
+    if (!PyArg_ParseTuple(args, "OOO:tree_logits", &models_obj, &x_obj, &z_obj)) {
+        return NULL;
+    }
+    const TreeModel *models[BLEND_MAX_MODELS];
+    Py_ssize_t n_features;
+    const Py_ssize_t n = blend_models(models_obj, models, &n_features);
+    if (n < 0) {
+        return NULL;
+    }
+    Py_buffer xv, zv;
+    if (typed_buffer(x_obj, &xv, 2, 'd', 0, "x") < 0) {
+        return NULL;
+    }
+    if (typed_buffer(z_obj, &zv, 3, 'd', 1, "z") < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const Py_ssize_t rows = xv.shape[0], cols = xv.shape[1], K = models[0]->n_classes;
+    const uintptr_t xb = (uintptr_t)xv.buf, zb = (uintptr_t)zv.buf;
+    if (cols < n_features) {
+        PyErr_Format(PyExc_ValueError, "x has %zd columns, the trees test column %zd", cols, n_features - 1);
+    }
+    else if (zv.shape[0] != n || zv.shape[1] != rows || zv.shape[2] != K) {
+        PyErr_Format(PyExc_ValueError, "z: expected shape (%zd, %zd, %zd), got (%zd, %zd, %zd)", n, rows, K,
+                     zv.shape[0], zv.shape[1], zv.shape[2]);
+    }
+    else if (xv.len > 0 && zv.len > 0 && xb < zb + (uintptr_t)zv.len && zb < xb + (uintptr_t)xv.len) {
+        PyErr_SetString(PyExc_ValueError, "z must not overlap x");
+    }
+    else {
+        Py_ssize_t steps = 0;
+        for (Py_ssize_t b = 0; b < n; b++) {
+            steps += models[b]->steps;
+        }
+        const int release = steps > 0 && rows > TREE_GIL_STEPS / steps;
+        PyThreadState *saved = release ? PyEval_SaveThread() : NULL;
+        double *outs[BLEND_MAX_MODELS];
+        int complete = rows > 0;
+        for (Py_ssize_t b = 0; b < n; b++) {
+            outs[b] = (double *)zv.buf + b * rows * K;
+            complete = complete && models[b]->depth >= 0;
+        }
+        /* All models over one copy of each row block when they can; else each on its own. */
+        if (!complete || score_complete(models, n, xv.buf, rows, cols, outs) < 0) {
+            for (Py_ssize_t b = 0; b < n; b++) {
+                score_trees(models[b], xv.buf, rows, cols, outs[b]);
+            }
+        }
+        int finite = 1;
+        for (Py_ssize_t b = 0; b < n && finite; b++) {
+            finite = less_row_max(outs[b], rows, K);
+        }
+        if (release) {
+            PyEval_RestoreThread(saved);
+        }
+        result = PyBool_FromLong(finite);
+    }
+    PyBuffer_Release(&zv);
+    PyBuffer_Release(&xv);
+    return result;
+}
+
+/* tree_blend(e, out) -> None
+ *
+ * The mean of the models' softmax probabilities from e = exp(z) of tree_logits (models x rows x classes,
+ * fewer than BLEND_MAX_CLASSES classes) into out (rows x classes): each row of e[b] divided by its sum
+ * (added left to right, as numpy does for so few classes), the models' probabilities added one by one
+ * onto 0.0 and divided by their count, the operations of sum(softmax(...) for ...) / count in numpy. */
+static PyObject *tree_blend(PyObject *module, PyObject *args)
+{
+    PyObject *e_obj, *out_obj;
+    if (!PyArg_ParseTuple(args, "OO:tree_blend", &e_obj, &out_obj)) {
+        return NULL;
+    }
+    Py_buffer ev, ov;
+    if (typed_buffer(e_obj, &ev, 3, 'd', 0, "e") < 0) {
+        return NULL;
+    }
+    if (typed_buffer(out_obj, &ov, 2, 'd', 1, "out") < 0) {
+        PyBuffer_Release(&ev);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    const Py_ssize_t n = ev.shape[0], rows = ev.shape[1], K = ev.shape[2];
+    const uintptr_t eb = (uintptr_t)ev.buf, ob = (uintptr_t)ov.buf;
+    if (n == 0 || K == 0 || K >= BLEND_MAX_CLASSES) {
+        PyErr_Format(PyExc_ValueError, "e: expected at least one model and 1 to %d classes, got shape "
+                     "(%zd, %zd, %zd)", BLEND_MAX_CLASSES - 1, n, rows, K);
+    }
+    else if (ov.shape[0] != rows || ov.shape[1] != K) {
+        PyErr_Format(PyExc_ValueError, "out: expected shape (%zd, %zd), got (%zd, %zd)", rows, K, ov.shape[0],
+                     ov.shape[1]);
+    }
+    else if (ev.len > 0 && ov.len > 0 && eb < ob + (uintptr_t)ov.len && ob < eb + (uintptr_t)ev.len) {
+        PyErr_SetString(PyExc_ValueError, "out must not overlap e");
+    }
+    else {
+        const double *e = ev.buf;
+        double *out = ov.buf;
+        const double count = (double)n;
+        for (Py_ssize_t r = 0; r < rows; r++) {
+            double mean[BLEND_MAX_CLASSES];
+            for (Py_ssize_t k = 0; k < K; k++) {
+                mean[k] = 0.0;
+            }
+            for (Py_ssize_t b = 0; b < n; b++) {
+                const double *row = e + (b * rows + r) * K;
+                double total = row[0];
+                for (Py_ssize_t k = 1; k < K; k++) {
+                    total += row[k];
+                }
+                for (Py_ssize_t k = 0; k < K; k++) {
+                    mean[k] += row[k] / total;
+                }
+            }
+            for (Py_ssize_t k = 0; k < K; k++) {
+                out[r * K + k] = mean[k] / count;
+            }
+        }
+        result = Py_NewRef(Py_None);
+    }
+    PyBuffer_Release(&ov);
+    PyBuffer_Release(&ev);
+    return result;
+}
+
 /* ---------------------------------------------------------------------------------------------------
  * Module
  */
@@ -2424,6 +2839,12 @@ static PyMethodDef methods[] = {
      "A stage's tree node table, checked and copied for tree_scores."},
     {"tree_scores", tree_scores, METH_VARARGS,
      "tree_scores(model, x, out) -> None\n\nThe trees' raw scores of the rows of x into out (rows x classes)."},
+    {"tree_logits", tree_logits, METH_VARARGS,
+     "tree_logits(models, x, z) -> bool\n\nEach model's raw scores of the rows of x, less each row's "
+     "largest, into z[model] (models x rows x classes); False when a score is not finite."},
+    {"tree_blend", tree_blend, METH_VARARGS,
+     "tree_blend(e, out) -> None\n\nThe mean over models of e's rows (e = exp(z) of tree_logits) divided "
+     "by their sums, into out (rows x classes)."},
     {NULL, NULL, 0, NULL},
 };
 

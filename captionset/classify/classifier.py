@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Block
+from ..model import CAPTION_LABELS, Block
 from . import signals
 from .features import FEATURE_NAMES, article_features
-from .trees import TreeEnsemble, softmax
+from .trees import TreeEnsemble, blend_probabilities, softmax
 
 #: Classes the model tells apart (title and highlights are decided by position and form).
 MODEL_CLASSES: tuple[str, ...] = ("body", "caption", "other", "boilerplate", "byline")
@@ -45,6 +45,8 @@ STAGE2_FEATURES: tuple[str, ...] = (
 )
 #: A bullet block near the top is the highlights while fewer story paragraphs than this precede it.
 HIGHLIGHTS_BEFORE_BODY = 2
+#: The last block that can be the highlights (a bullet block further down is a list in the story).
+HIGHLIGHTS_LAST_BLOCK = 5
 #: Blocks of at most this many words with no closing punctuation read as sub-headings when not captions.
 SUBHEADING_MAX_WORDS = 20
 #: The trained model: JSON, gzip-compressed (the trees' node tables are most of it).
@@ -81,6 +83,13 @@ def predict_stage(x: np.ndarray, stage: dict[str, Any]) -> np.ndarray:
     logistic regression, or the mean of several such models (a blend: the bagged trees)."""
     if stage.get("kind") == "blend":
         parts = stage["parts"]
+        ensembles = stage.get("_ensembles")
+        if ensembles is None:  # worked out once and cached on the stage dict, as stage_matrices does
+            trees_only = all(part.get("kind") == "trees" for part in parts)
+            ensembles = stage["_ensembles"] = [stage_matrices(part) for part in parts] if trees_only else []
+        if ensembles:
+            # The bagged trees: sum(predict_stage(x, part) for part in parts) / len(parts), in one pass.
+            return blend_probabilities(ensembles, x)
         return sum(predict_stage(x, part) for part in parts) / len(parts)
     arrays = stage_matrices(stage)
     if isinstance(arrays, TreeEnsemble):
@@ -98,27 +107,45 @@ def stage2_rows(x: np.ndarray, probs: np.ndarray, endings: list[str]) -> np.ndar
     if count == 0:
         return np.hstack([x, extra])
     inner = max(count - 1, 1)
-    extra[:, 0] = probs[:, cap]
-    extra[:, 1] = probs[:, body]
-    extra[2:, 2] = probs[1:-1, cap]
-    extra[2:, 3] = probs[1:-1, body]
-    extra[2:, 4] = probs[1:-1, other]
-    extra[:-1, 5] = probs[1:, cap]
-    extra[:-1, 6] = probs[1:, body]
-    extra[:-1, 7] = probs[1:, other]
+    # Columns in STAGE2_FEATURES order, copied a few at a time.
+    extra[:, 0:2] = probs[:, (cap, body)]
+    extra[2:, 2:5] = probs[1:-1, (cap, body, other)]
+    extra[:-1, 5:8] = probs[1:, (cap, body, other)]
     extra[3:, 8] = probs[1:-2, cap]
     extra[:-2, 9] = probs[2:, cap]
     extra[:, 10] = probs[1:, cap].sum() / inner
     groups: dict[str, list[int]] = {}
     for i in range(1, count):
         groups.setdefault(endings[i], []).append(i)
-    for members in groups.values():
-        if len(members) > 1:
-            cap_sum = probs[members, cap].sum()
-            body_sum = probs[members, body].sum()
-            extra[members, 11] = (cap_sum - probs[members, cap]) / (len(members) - 1)
-            extra[members, 12] = (body_sum - probs[members, body]) / (len(members) - 1)
+    if any(len(members) > 1 for members in groups.values()):
+        same_cap, same_body = [0.0] * count, [0.0] * count
+        cap_p, body_p = probs[:, cap].tolist(), probs[:, body].tolist()
+        for members in groups.values():
+            if len(members) > 1:
+                _others_mean(probs[:, cap], cap_p, members, same_cap)
+                _others_mean(probs[:, body], body_p, members, same_body)
+        extra[:, 11] = same_cap
+        extra[:, 12] = same_body
     return np.hstack([x, extra])
+
+
+#: numpy sums fewer values than this one after the other (more pairwise, in blocks of eight).
+_NUMPY_SEQUENTIAL_SUM = 8
+
+
+def _others_mean(column: np.ndarray, values: list[float], members: list[int], out: list[float]) -> None:
+    """out[i] = the mean of the other members' values, for each member i: numpy's
+    ``(column[members].sum() - column[members]) / (len(members) - 1)`` with Python floats (the same IEEE
+    operations, without numpy's cost per call for the usual handful of members)."""
+    if len(members) < _NUMPY_SEQUENTIAL_SUM:
+        total = -0.0  # numpy's start: a sum of -0.0 values stays -0.0
+        for i in members:
+            total += values[i]
+    else:
+        total = float(column[members].sum())
+    others = len(members) - 1
+    for i in members:
+        out[i] = (total - values[i]) / others
 
 
 def model_probabilities(texts: list[str], model: dict[str, Any]) -> np.ndarray:
@@ -137,6 +164,10 @@ def _probabilities_and_endings(texts: list[str], model: dict[str, Any]) -> tuple
 
 def _is_bullet_list(text: str) -> bool:
     """Is every non-blank line of the block a bullet line (highlights)?"""
+    if not signals.BULLET_LINE.match(text):
+        # The first non-blank line is not one (the pattern at the text's start also lets a line break
+        # follow the mark, so it holds whenever that line does): most blocks are settled by one match.
+        return False
     lines = [line for line in text.splitlines() if line.strip()]
     return bool(lines) and all(signals.BULLET_LINE.match(line) for line in lines)
 
@@ -168,7 +199,9 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
         return []
     probs, endings = _probabilities_and_endings(texts, model or load_model())
     best_of = probs.argmax(axis=1).tolist()
-    best_p = probs.max(axis=1).tolist()
+    top = probs.max(axis=1)
+    best_p = top.tolist()
+    shown = _shown_scores(top)
     labels: list[tuple[str, float]] = [("title", 0.95)]
     # Story paragraphs seen so far: the highlights come before the story, but a lead caption above them
     # may have been read as one paragraph.
@@ -176,20 +209,35 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
     for i in range(1, count):
         text = texts[i]
         label, score = MODEL_CLASSES[best_of[i]], best_p[i]
+        if (
+            label == "body"
+            and HIGHLIGHTS_LAST_BLOCK < i < count - 2
+            and len(text) > signals.BOILERPLATE_MAX_CHARS
+            and endings[i].partition(":")[0] not in CAPTION_CREDIT_KINDS
+        ):
+            # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
+            # either end, a short text, a credit ending, or another label).
+            body_seen += 1
+            labels.append(("body", shown[i]))
+            continue
         if label == "caption" and FURNITURE_LEAD.match(text):
             label = _best_non_caption(probs[i])
-        if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= 5 and _is_bullet_list(text):
+        if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= HIGHLIGHTS_LAST_BLOCK and _is_bullet_list(text):
             label, score = "highlight", max(score, 0.8)
         elif i >= count - 2 and signals.is_byline(text):
             label, score = "byline", max(score, 0.9)
-        elif signals.is_boilerplate(text):
+        elif len(text) <= signals.BOILERPLATE_MAX_CHARS and signals.is_boilerplate(text):
             label, score = "boilerplate", max(score, 0.85)
         elif label == "byline" and i < count - 3 and i > 3:
             # A byline inside the story is a stray author or date line.
             label = "other"
         elif label == "caption" and signals.is_credit_only(text):
             label = "photo_caption"
-        elif label != "caption" and _ends_in_caption_credit(text, endings[i]):
+        elif (
+            label != "caption"
+            and endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS
+            and _ends_in_caption_credit(text)
+        ):
             label, score = "caption", max(score, 0.6)
         if label == "caption":
             label = _caption_label(text)
@@ -203,9 +251,36 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
         ):
             label = "subheading"
         body_seen += label == "body"
-        labels.append((label, round(min(max(score, 0.0), 1.0), 4)))
+        labels.append((label, shown[i] if score == best_p[i] else _shown_score(score)))
     _join_caption_runs(texts, endings, labels)
     return labels
+
+
+#: Decimals of a block's score as labels give it.
+SCORE_DECIMALS = 4
+_SCORE_SCALE = 10.0**SCORE_DECIMALS
+#: How far from a tie (a scaled score ending in .5) the scaled score must be for its rounding to be sure:
+#: far more than the error of the scaling (under 1e-11 for scores up to 1).
+_TIE_MARGIN = 1e-6
+
+
+def _shown_score(score: float) -> float:
+    """A score as labels give it: clipped to [0, 1], rounded to SCORE_DECIMALS (Python's round)."""
+    return round(min(max(score, 0.0), 1.0), SCORE_DECIMALS)
+
+
+def _shown_scores(scores: np.ndarray) -> list[float]:
+    """_shown_score of each score, most of them at once: a score strictly inside (0, 1) whose scaled value
+    is not near a tie rounds to the integer nearest to it, k, and Python's round then gives the double
+    nearest to k / 10**SCORE_DECIMALS, which is what dividing k by the (exact) scale gives. Scores near a
+    tie, at or past the ends, or NaN take _shown_score itself."""
+    scaled = np.minimum(np.maximum(scores, 0.0), 1.0) * _SCORE_SCALE  # (no inf - inf below)
+    sure = (scores > 0.0) & (scores < 1.0) & (np.abs(scaled - np.floor(scaled) - 0.5) > _TIE_MARGIN)
+    shown = (np.rint(scaled) / _SCORE_SCALE).tolist()
+    if not sure.all():
+        for i in np.flatnonzero(~sure).tolist():
+            shown[i] = _shown_score(float(scores[i]))
+    return shown
 
 
 #: Words of a block that may join a caption run: sentence-like, caption-sized.
@@ -276,6 +351,6 @@ def classify_blocks(blocks: list[Block], model: dict[str, Any] | None = None) ->
     """Label blocks in place (label, score, and caption fields for captions)."""
     for block, (label, score) in zip(blocks, label_texts([b.text for b in blocks], model), strict=True):
         block.label, block.score = label, score
-        if block.is_caption:
+        if label in CAPTION_LABELS:  # block.is_caption, without the property's call
             block.caption_label, block.credit, block.cues = signals.caption_fields(block.text)
             block.media_type = "video" if label == "video_caption" else "photo"

@@ -467,6 +467,25 @@ def _photo_phrase(head: str, low: str) -> bool:
     return any(gate in low for gate in _PHOTO_GATES) and PHOTO_PHRASE.search(head) is not None
 
 
+# What every PHOTO_PHRASE match holds, lower-cased: "this " (its first and third phrases), "file " (its
+# second), a passive phrase, or a head that opens with "FILE".
+_PHOTO_NEEDS = (
+    "this ",
+    "file ",
+    *(f"{v} {p}" for v in ("is", "are") for p in ("seen", "shown", "pictured", "depicted")),
+)
+
+
+def _photo_phrase_found(head: str) -> bool:
+    """PHOTO_PHRASE.search(head) is not None, for a head that passed _PHOTO_GATES: heads without what a
+    match needs skip the pattern. Ignoring case, only the letters of signals._FOLDED_LETTERS match ASCII
+    letters beyond str.lower's (and İ lowers to two characters), so a head holding one always tries it."""
+    if head.startswith("FILE") or any(c in head for c in signals._FOLDED_LETTERS):
+        return PHOTO_PHRASE.search(head) is not None
+    low = head.lower()
+    return any(need in low for need in _PHOTO_NEEDS) and PHOTO_PHRASE.search(head) is not None
+
+
 def block_raw(text: str) -> tuple[tuple, str]:
     """Raw values of one block (``RAW_FIELDS`` order, near-copy fields left 0) and its ending style.
 
@@ -1076,8 +1095,7 @@ def raw_values_python(texts: list[str]) -> tuple[np.ndarray, list[str]]:
     raw[:, col["ends_question"]] = [c == "?" for c in stripped_last]
     photo_gated = _found(_PHOTO_GATES, low_joined, count, low_lengths)
     raw[:, col["photo_phrase"]] = [
-        g and PHOTO_PHRASE.search(head) is not None
-        for g, head in zip(photo_gated.tolist(), heads, strict=True)
+        g and _photo_phrase_found(head) for g, head in zip(photo_gated.tolist(), heads, strict=True)
     ]
     _near_copies_fast(texts, n_words, raw)
     return raw, endings
@@ -1194,7 +1212,7 @@ def raw_values_compiled(texts: list[str]) -> tuple[np.ndarray, list[str]]:
         if signals.is_byline(texts[i]):
             raw[i, _COL_BYLINE] = 1.0
     for i in photos:
-        if PHOTO_PHRASE.search(texts[i][:HEAD]) is not None:
+        if _photo_phrase_found(texts[i][:HEAD]):
             raw[i, _COL_PHOTO_PHRASE] = 1.0
     return raw, endings
 

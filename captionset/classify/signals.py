@@ -62,6 +62,7 @@ CREDIT_ONLY = re.compile(
 # "Devastation: This is the moment ..." - a short capitalised label before a colon opens many captions.
 LABEL_PREFIX = re.compile(r"^(?P<label>[A-Z0-9](?:[\w'’&\-]|\.(?! )| (?! )){0,38}?[\w'’.]):\s+(?=\S)")
 # Words that point at what is shown: "(pictured)", "left", "above", "seen here".
+# (Editing it or VIDEO_CUE: every match must hold one of _PICTURED_STEMS / _VIDEO_STEMS below; tested.)
 PICTURED_CUE = re.compile(
     r"\b(pictured|picture above|from left|left|right|centre|center|above|below|top|bottom|inset|"
     r"seen here|in this (?:photo|image|picture|file photo)|file photo|this photo|this image)\b",
@@ -241,13 +242,26 @@ def _tail_credit(tail: str) -> tuple[str, str, int] | None:
 def clear_caches() -> None:
     """Forget cached pattern results (benchmarks call it so that no pass profits from an earlier one)."""
     _tail_credit.cache_clear()
+    _credit_only.cache_clear()
+    _boilerplate.cache_clear()
+
+
+#: Longer blocks (stripped) are never credit-only.
+CREDIT_ONLY_MAX_CHARS = 90
 
 
 def is_credit_only(text: str) -> bool:
     """A block that is nothing but a photo credit ("(Image: Getty)", "Photo: AP", "Getty Images")."""
     stripped = text.strip()
-    if len(stripped) > 90:
+    if len(stripped) > CREDIT_ONLY_MAX_CHARS:
         return False
+    return _credit_only(stripped)
+
+
+@lru_cache(maxsize=1024)
+def _credit_only(stripped: str) -> bool:
+    """is_credit_only of a short stripped block. Cached: the features, the rules and the caption fields
+    ask it of the same blocks in turn."""
     words = stripped.split()
     if len(words) <= 6 and CREDIT_ONLY.match(stripped):
         # Names and agencies only: no lower-case word beyond the few that credits use.
@@ -256,8 +270,15 @@ def is_credit_only(text: str) -> bool:
     return bool(match and match[2] <= 2 and match[0] in ("bracket", "word"))
 
 
+#: The longest label LABEL_PREFIX takes (a first character, up to 38 more and a last one): its colon is
+#: among the first LABEL_PREFIX_MAX_CHARS + 1 characters, which label_prefix checks before the pattern.
+LABEL_PREFIX_MAX_CHARS = 40
+
+
 def label_prefix(text: str) -> str | None:
     """The short label before a colon that opens a caption ("Devastation: ..." -> "Devastation")."""
+    if text.find(":", 0, LABEL_PREFIX_MAX_CHARS + 1) < 0:
+        return None
     match = LABEL_PREFIX.match(text)
     if not match:
         return None
@@ -267,20 +288,76 @@ def label_prefix(text: str) -> str | None:
     return label
 
 
+# Substrings one of which every PICTURED_CUE / VIDEO_CUE match holds, lower-cased: in ASCII text (where
+# ignoring case is str.lower) a block with none of them cannot match, and skips the pattern (which tries
+# every position). VIDEO_CUE's duration ("1:45") needs a colon.
+_PICTURED_STEMS = (
+    "pictur",
+    "left",
+    "right",
+    "cent",
+    "above",
+    "below",
+    "top",
+    "bottom",
+    "inset",
+    "seen here",
+    "in this",
+    "file photo",
+    "this photo",
+    "this image",
+)
+_VIDEO_STEMS = (
+    "video",
+    "footage",
+    "clip",
+    "watch",
+    "filmed",
+    "the moment",
+    "livestream",
+    "media playback",
+    "newscast",
+    ":",
+)
+
+
+def _may_match(text: str, stems: tuple[str, ...]) -> bool:
+    """False only when the text is ASCII and holds none of the stems (so a pattern they gate cannot
+    match); text of other characters is always tried (ignoring case matches some letters outside ASCII)."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(stem in low for stem in stems)
+
+
 def pictured_cues(text: str) -> tuple[str, ...]:
     """Position words of a caption ("pictured", "left", "above"), lower-cased, first occurrence order."""
+    if not _may_match(text, _PICTURED_STEMS):
+        return ()
     return tuple(dict.fromkeys(m.lower() for m in PICTURED_CUE.findall(text)))
 
 
 def has_video_cue(text: str) -> bool:
     """Does the text speak of a video (footage, clip, "the moment", a player's duration) and not call itself a
     photo? A video link or call is something a photo shows."""
+    if not _may_match(text, _VIDEO_STEMS):
+        return False
     return bool(VIDEO_CUE.search(text)) and not PHOTO_CUE.search(text)
+
+
+#: Longer blocks are never boilerplate headings (callers may test the length first and skip the call).
+BOILERPLATE_MAX_CHARS = 40
 
 
 def is_boilerplate(text: str) -> bool:
     """A whole block that is a widget heading or furniture label ("Advertisement", "Popular Articles")."""
-    return len(text) <= 40 and bool(BOILERPLATE.match(text.strip()))
+    return len(text) <= BOILERPLATE_MAX_CHARS and _boilerplate(text)
+
+
+@lru_cache(maxsize=1024)
+def _boilerplate(text: str) -> bool:
+    """is_boilerplate of a short block. Cached: the features and the rules ask it of the same blocks."""
+    return bool(BOILERPLATE.match(text.strip()))
 
 
 def is_byline(text: str) -> bool:
