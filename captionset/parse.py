@@ -9,7 +9,7 @@ from .classify import classify_blocks
 from .ids import article_id_for
 from .model import Article, Block, RawRecord
 from .segment import MAX_BLOCKS, segment
-from .text import DecodeError, to_text
+from .text import STR_ENCODING, DecodeError, to_text
 
 # The date stamp closing a byline: "16/02/2016 11:12:00" (day first, as the corpus writes it).
 BYLINE_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
@@ -92,7 +92,10 @@ def parse_article(
     text, encoding = to_text(raw)
     if len(text) > options.max_chars:
         raise ArticleTooLarge(len(text), options.max_chars)
-    text = writable_text(text)
+    if encoding == STR_ENCODING:
+        # Only text given as a str can hold lone surrogates: no decoder of text.decode_bytes makes one
+        # (each refuses them, and errors="replace" writes U+FFFD), so decoded bytes skip the check.
+        text = writable_text(text)
     blocks = segment(text, max_blocks=options.max_blocks)
     if has_title is None:
         # A title given by a field is usually not repeated in the text (JSONL/CSV exports).
@@ -123,8 +126,8 @@ def parse_article(
 
 def writable_text(text: str | None) -> str | None:
     """The text with lone surrogates replaced one for one (offsets keep), so it can be written as UTF-8."""
-    if text is None:
-        return None
+    if text is None or text.isascii():  # (isascii reads a flag of the string)
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

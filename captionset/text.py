@@ -36,7 +36,8 @@ def normalise_newlines(text: str) -> str:
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode article bytes: BOMs first, then UTF-8, then cp1252, then latin-1. Returns (text, encoding).
 
-    Raises DecodeError for binary data (NUL bytes or many control bytes).
+    Raises DecodeError for binary data (NUL bytes or many control bytes). The text never holds a lone
+    surrogate (every decoder here refuses them; errors="replace" writes U+FFFD): parse relies on it.
     """
     if data.startswith(codecs.BOM_UTF8):
         return normalise_newlines(data[3:].decode("utf-8", errors="replace")), "utf-8-sig"
@@ -62,8 +63,13 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     return normalise_newlines(text), "cp1252"
 
 
+#: The encoding to_text reports for a text given as a str (which, unlike decoded bytes, may hold lone
+#: surrogates).
+STR_ENCODING = "str"
+
+
 def to_text(data: bytes | str) -> tuple[str, str]:
     """Accept bytes or an already decoded string; return (text, encoding)."""
     if isinstance(data, str):
-        return normalise_newlines(data), "str"
+        return normalise_newlines(data), STR_ENCODING
     return decode_bytes(data)

@@ -431,8 +431,52 @@ def test_credit_match_skips_only_patterns_that_cannot_match():
         "In 2017. Gett\u0130",
         "From the air. Reuter\u017f  \n",
     ]
+    texts += [f"\u201c{t}\u201d, she said.{e}" for t in ("Quoted", "Photo") for e in endings]
     for text in texts:
         assert signals.credit_match(text) == _credit_match_every_pattern(text), text
+
+
+def test_only_the_folded_letters_match_ascii_letters_ignoring_case():
+    """The credit-word gate trusts str.lower for a non-ASCII tail without _FOLDED_LETTERS: no other
+    character matches an ASCII letter under re.IGNORECASE or lowers to ASCII."""
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    matching = [chr(c) for c in range(128, sys.maxunicode + 1) if letter.match(chr(c))]
+    lowering = [chr(c) for c in range(128, sys.maxunicode + 1) if any(x.isascii() for x in chr(c).lower())]
+    assert set(matching) <= set(signals._FOLDED_LETTERS)
+    assert set(lowering) <= set(signals._FOLDED_LETTERS)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Credit: Rex",
+                "Photo by Kevin",
+                "Courtesy of NASA",
+                "- AP pic",
+                "file",
+                "Pıc",
+                "İmage:",
+                "\u017fource:",
+                "\u212aourtesy",
+                "\u201cquoted\u201d",
+                "é",
+                "—",
+                "Getty Images",
+                "(Photo: AP)",
+                "/ AP",
+                ".",
+                " ",
+                "\n",
+                "the man",
+            ]
+        ),
+        max_size=10,
+    ).map(" ".join)
+)
+def test_credit_match_of_generated_tails_equals_every_pattern(text):
+    assert signals.credit_match(text) == _credit_match_every_pattern(text), text
 
 
 @pytest.mark.parametrize("drop", [None, 14])

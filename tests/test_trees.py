@@ -3,6 +3,7 @@ numpy definition gives a plain per-row walk's sums, and exported sklearn models 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -11,6 +12,8 @@ import pickle
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,23 @@ def compiled() -> Any:
             )
         pytest.skip("the C extension is not built (pip install -e . compiles it)")
     return trees._speedups
+
+
+#: Both ways the extension scores shallow trees: AVX-512 bit vectors (where the CPU has them) and the walk.
+SIMD_MODES = pytest.mark.parametrize("simd", [True, False], ids=["simd", "walk"])
+
+
+@contextlib.contextmanager
+def simd_mode(simd: bool) -> Iterator[None]:
+    """The compiled trees with the AVX-512 scoring on or off (without the extension, nothing to switch)."""
+    if not trees.COMPILED:
+        yield
+        return
+    trees._speedups.tree_simd(simd)
+    try:
+        yield
+    finally:
+        trees._speedups.tree_simd(True)
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> None:
@@ -157,14 +177,16 @@ def test_exported_sklearn_predicts_as_sklearn(n_classes, depth):
     )
 
 
+@SIMD_MODES
 @pytest.mark.parametrize("n_classes", [2, 5])
-@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5])
-def test_compiled_scores_equal_numpy_on_sklearn_models(compiled, n_classes, depth):
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5, 6])
+def test_compiled_scores_equal_numpy_on_sklearn_models(compiled, n_classes, depth, simd):
     estimator, x = fitted(n_classes, depth)
     e = TreeEnsemble.from_dict(export_sklearn(estimator, n_classes))
-    assert_paths_agree(e, x)
-    for rows in range(10):  # every remainder of the blocks of eight rows
-        assert_paths_agree(e, x[:rows])
+    with simd_mode(simd):
+        assert_paths_agree(e, x)
+        for rows in range(10):  # every remainder of the blocks of eight rows
+            assert_paths_agree(e, x[:rows])
 
 
 @pytest.mark.parametrize("present", [(1, 3), (0, 2, 4)])
@@ -229,21 +251,60 @@ def test_infinite_thresholds():
         same_bits(scores, np.array([[-1.0]] + [[1.0]] * 5))
 
 
-def test_nan_goes_right():
+@SIMD_MODES
+def test_nan_goes_right(simd):
     """NaN compares false with <=, so a NaN input goes right at every node (and a NaN threshold sends
     every row right); both paths agree. sklearn's learned side for missing values is not exported."""
     x = np.array([[np.nan], [0.0]])
-    for scores in both_paths(stump(0.0), x):
-        same_bits(scores, np.array([[1.0], [-1.0]]))
-    for scores in both_paths(stump(np.nan), x):
-        same_bits(scores, np.array([[1.0], [1.0]]))
-    # Two levels: NaN right, then right again.
-    nodes = [(0, 0.0, 1, 4, 0.0), (1, 0.0, 2, 3, 0.0), (-1, 0, 0, 0, 1.0), (-1, 0, 0, 0, 2.0)]
-    nodes += [(1, 0.0, 5, 6, 0.0), (-1, 0, 0, 0, 3.0), (-1, 0, 0, 0, 4.0)]
-    e = ensemble(nodes, [0], [0], [0.0], 2)
-    x = np.array([[np.nan, np.nan], [np.nan, -1.0], [-1.0, np.nan], [-1.0, -1.0]])
-    for scores in both_paths(e, x):
-        same_bits(scores, np.array([[4.0], [3.0], [2.0], [1.0]]))
+    with simd_mode(simd):
+        for scores in both_paths(stump(0.0), x):
+            same_bits(scores, np.array([[1.0], [-1.0]]))
+        for scores in both_paths(stump(np.nan), x):
+            same_bits(scores, np.array([[1.0], [1.0]]))
+        # Two levels: NaN right, then right again.
+        nodes = [(0, 0.0, 1, 4, 0.0), (1, 0.0, 2, 3, 0.0), (-1, 0, 0, 0, 1.0), (-1, 0, 0, 0, 2.0)]
+        nodes += [(1, 0.0, 5, 6, 0.0), (-1, 0, 0, 0, 3.0), (-1, 0, 0, 0, 4.0)]
+        e = ensemble(nodes, [0], [0], [0.0], 2)
+        x = np.array([[np.nan, np.nan], [np.nan, -1.0], [-1.0, np.nan], [-1.0, -1.0]])
+        for scores in both_paths(e, x):
+            same_bits(scores, np.array([[4.0], [3.0], [2.0], [1.0]]))
+
+
+def full_tree(depth: int, feature_of: Any, threshold_of: Any) -> list[tuple[int, float, int, int, float]]:
+    """A complete tree of `depth` levels, numbered depth first: inner node at (level, place) tests
+    feature_of(level, place) <= threshold_of(level, place); leaf l (left to right) has the value l."""
+    nodes: list[tuple[int, float, int, int, float]] = []
+
+    def grow(level: int, place: int) -> int:
+        i = len(nodes)
+        if level == depth:
+            nodes.append((-1, 0.0, i, i, float(place)))
+            return i
+        nodes.append((feature_of(level, place), threshold_of(level, place), 0, 0, 0.0))
+        left, right = grow(level + 1, 2 * place), grow(level + 1, 2 * place + 1)
+        nodes[i] = (*nodes[i][:2], left, right, 0.0)
+        return i
+
+    grow(0, 0)
+    return nodes
+
+
+@SIMD_MODES
+@pytest.mark.parametrize("depth", [1, 4, 5, 6])
+def test_every_leaf_of_a_full_tree_is_reached(simd, depth):
+    """Rows that take each way down a full tree (feature = level, each row's bits its way) end on the leaf
+    of that way, in every lane of a block: the leaf bits of the AVX-512 layout cover 2**5 leaves, a
+    deeper tree is walked."""
+    e = ensemble(
+        full_tree(depth, lambda level, place: level, lambda level, place: 0.0), [0], [0], [0.0], depth
+    )
+    ways = np.arange(2**depth)
+    x = np.array(
+        [[1.0 if way >> (depth - 1 - level) & 1 else -1.0 for level in range(depth)] for way in ways]
+    )
+    with simd_mode(simd):
+        for scores in both_paths(e, x):
+            same_bits(scores, ways.astype(float).reshape(-1, 1))
 
 
 def test_leaf_values_are_added_in_tree_order():
@@ -554,11 +615,13 @@ def draw_ensemble(draw: Any, n_features: int, n_classes: int, max_depth: int = 6
     return ensemble([tuple(n) for n in nodes], roots, tree_class, baseline, max(depths, default=0))
 
 
+@SIMD_MODES
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ensembles_and_inputs())
-def test_generated_ensembles_agree(case):
+def test_generated_ensembles_agree(simd, case):
     e, x = case
-    with np.errstate(over="ignore", invalid="ignore"):  # numpy's warnings for inf - inf and overflow
+    # numpy's warnings for inf - inf and overflow
+    with simd_mode(simd), np.errstate(over="ignore", invalid="ignore"):
         scores = both_paths(e, x)
     for s in scores[1:]:
         same_bits(s, scores[0])
@@ -579,13 +642,14 @@ def blends_and_inputs(draw: Any) -> tuple[list[TreeEnsemble], np.ndarray]:
     return parts, np.array(cells, dtype=float).reshape(rows, n_features)
 
 
+@SIMD_MODES
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blends_and_inputs())
-def test_blends_equal_their_definition(case):
+def test_blends_equal_their_definition(simd, case):
     """The compiled blend (both ensembles in one pass, numpy's exp between two calls) gives the bits of
     sum(softmax(...)) / count, for every number of classes (at BLEND_MAX_CLASSES and up it is that sum)."""
     parts, x = case
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with simd_mode(simd), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         expected = blend_probabilities_python(parts, x)
         manual = sum(softmax(e.raw_scores_python(x)) for e in parts) / len(parts)
         got = blend_probabilities(parts, x)
@@ -593,14 +657,46 @@ def test_blends_equal_their_definition(case):
     same_bits(got, expected)
 
 
+@SIMD_MODES
 @pytest.mark.parametrize("n_classes", [2, 5])
 @pytest.mark.parametrize("depth", [1, 4, 5])
-def test_blends_of_sklearn_models(compiled, n_classes, depth):
+def test_blends_of_sklearn_models(compiled, n_classes, depth, simd):
     estimator, x = fitted(n_classes, depth)
     other, _ = fitted(n_classes, depth, rounds=20)
     parts = [TreeEnsemble.from_dict(export_sklearn(m, n_classes)) for m in (estimator, other)]
-    for rows in (0, 1, 3, 4, 5, 8, 9, 57):
-        same_bits(blend_probabilities(parts, x[:rows]), blend_probabilities_python(parts, x[:rows]))
+    with simd_mode(simd):
+        for rows in (0, 1, 3, 4, 5, 8, 9, 57):
+            same_bits(blend_probabilities(parts, x[:rows]), blend_probabilities_python(parts, x[:rows]))
+
+
+@SIMD_MODES
+def test_shipped_model_scores_the_corpus_as_numpy_does(compiled, simd):
+    """Both stages of the shipped model over the features of every article of the shipped corpus: the
+    compiled blend (AVX-512 or walked) gives the definition's bits."""
+    from captionset.classify.classifier import load_model, stage2_rows
+    from captionset.classify.features import article_features
+    from captionset.corpus import default_corpus_dir
+    from captionset.segment import segment
+
+    model = load_model()
+    stages = [
+        [TreeEnsemble.from_dict(part) for part in model[name]["parts"]] for name in ("stage1", "stage2")
+    ]
+    paths: list[Path] = sorted(default_corpus_dir().glob("*.txt"))
+    assert paths
+    with simd_mode(simd):
+        for path in paths:
+            x, endings = article_features([b.text for b in segment(path.read_text())])
+            probs = blend_probabilities(stages[0], x)
+            same_bits(probs, blend_probabilities_python(stages[0], x))
+            x2 = stage2_rows(x, probs, endings)
+            same_bits(blend_probabilities(stages[1], x2), blend_probabilities_python(stages[1], x2))
+
+
+def test_simd_switch(compiled):
+    """tree_simd says whether the AVX-512 scoring is used: never while switched off."""
+    assert compiled.tree_simd(False) is False
+    assert isinstance(compiled.tree_simd(True), bool)
 
 
 def test_a_blend_needs_an_ensemble():

@@ -15,7 +15,8 @@
  * tree_model(), tree_scores(), tree_logits() and tree_blend() score the gradient-boosted trees of
  * captionset.classify.trees: the same additions in the same order as its numpy definition, and for a stage
  * of bagged models the softmax and mean that numpy computes, around numpy's own exp (tests/test_trees.py
- * checks the bits).
+ * checks the bits). On a CPU with AVX-512 shallow trees are scored eight rows at a time with bit vectors
+ * (complete_block_simd, each row's sums unchanged); tree_simd() switches that off for the tests.
  *
  * The feature functions run with the GIL held, so the module state below needs no locking. tree_scores()
  * and tree_logits() let the GIL go while they walk the trees: they touch no module state, only their
@@ -27,6 +28,15 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+/* The trees can be scored with AVX-512 (complete_block_simd), chosen at run time by the CPU. */
+#define TREE_SIMD 1
+#define TREE_SIMD_TARGET __attribute__((target("avx512f,avx512vl,avx512cd")))
+#else
+#define TREE_SIMD 0
+#endif
 
 /* ---------------------------------------------------------------------------------------------------
  * Owned UCS4 strings and small helpers
@@ -204,8 +214,8 @@ static int contains(const Py_UCS4 *s, Py_ssize_t n, const Needle *needle)
     return find_count(s, n, needle->text.chars, needle->text.len, needle, 1) > 0;
 }
 
-/* Does s[0:n] hold any of the needles? */
-static int contains_any(const Py_UCS4 *s, Py_ssize_t n, const NeedleList *list)
+/* Does s[0:n] hold any of the list's needles that its pair pass does not look for? */
+static int contains_unpaired(const Py_UCS4 *s, Py_ssize_t n, const NeedleList *list)
 {
     if (list->has_unpaired) {
         for (Py_ssize_t k = 0; k < list->count; k++) {
@@ -214,24 +224,66 @@ static int contains_any(const Py_UCS4 *s, Py_ssize_t n, const NeedleList *list)
             }
         }
     }
+    return 0;
+}
+
+/* Does a paired needle of the list start at s[i] (whose pair of ASCII characters, c0 c1, is `pair`)? */
+static inline int paired_at(const Py_UCS4 *s, Py_ssize_t n, Py_ssize_t i, unsigned pair,
+                            const NeedleList *list)
+{
+    if (!(list->pairs[pair >> 3] & (1u << (pair & 7)))) {
+        return 0;
+    }
+    const Py_UCS4 c0 = s[i], c1 = s[i + 1];
+    for (Py_ssize_t k = list->first[c0]; k >= 0; k = list->next[k]) {
+        const UText *t = &list->items[k].text;
+        if (t->chars[1] == c1 && t->len <= n - i &&
+            memcmp(s + i, t->chars, (size_t)t->len * sizeof(Py_UCS4)) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does s[0:n] hold any of the needles? */
+static int contains_any(const Py_UCS4 *s, Py_ssize_t n, const NeedleList *list)
+{
+    if (contains_unpaired(s, n, list)) {
+        return 1;
+    }
     for (Py_ssize_t i = 0; i + 1 < n; i++) {
         Py_UCS4 c0 = s[i], c1 = s[i + 1];
         if (c0 >= 128 || c1 >= 128) {
             continue;
         }
-        unsigned pair = (unsigned)c0 * 128u + (unsigned)c1;
-        if (!(list->pairs[pair >> 3] & (1u << (pair & 7)))) {
-            continue;
-        }
-        for (Py_ssize_t k = list->first[c0]; k >= 0; k = list->next[k]) {
-            const UText *t = &list->items[k].text;
-            if (t->chars[1] == c1 && t->len <= n - i &&
-                memcmp(s + i, t->chars, (size_t)t->len * sizeof(Py_UCS4)) == 0) {
-                return 1;
-            }
+        if (paired_at(s, n, i, (unsigned)c0 * 128u + (unsigned)c1, list)) {
+            return 1;
         }
     }
     return 0;
+}
+
+/* contains_any of two lists, a and b, over one text in one pass over its pairs of characters: a pair that
+ * no needle of either starts with (both: the union of their pair bitmaps) is passed over once. *found_a
+ * and *found_b are set; *found_a may come in set (then list a is not looked for). */
+static void contains_any_of_two(const Py_UCS4 *s, Py_ssize_t n, const NeedleList *a, const NeedleList *b,
+                                const uint8_t *both, int *found_a, int *found_b)
+{
+    int fa = *found_a || contains_unpaired(s, n, a), fb = contains_unpaired(s, n, b);
+    for (Py_ssize_t i = 0; i + 1 < n && !(fa && fb); i++) {
+        Py_UCS4 c0 = s[i], c1 = s[i + 1];
+        if (c0 >= 128 || c1 >= 128) {
+            continue;
+        }
+        const unsigned pair = (unsigned)c0 * 128u + (unsigned)c1;
+        if (!(both[pair >> 3] & (1u << (pair & 7)))) {
+            continue;
+        }
+        fa = fa || paired_at(s, n, i, pair, a);
+        fb = fb || paired_at(s, n, i, pair, b);
+    }
+    *found_a = fa;
+    *found_b = fb;
 }
 
 static int contains_char(const Py_UCS4 *s, Py_ssize_t n, Py_UCS4 c)
@@ -702,6 +754,7 @@ typedef struct {
     WordTable words;
     UText open_quotes, close_quotes, bullets, sentence_end, closers;
     NeedleList position_cues, furniture_phrases, photo_gates, url_needles;
+    uint8_t url_photo_pairs[128 * 128 / 8]; /* the pairs either url_needles or photo_gates starts with */
     Py_ssize_t head, tail, tail_tokens, head_words, near_copy_max_words;
     /* raw matrix */
     Py_ssize_t raw_width;
@@ -935,6 +988,9 @@ static int setup_state(State *st, PyObject *config)
         config_size(config, "head_words", &st->head_words) < 0 ||
         config_size(config, "near_copy_max_words", &st->near_copy_max_words) < 0) {
         return -1;
+    }
+    for (size_t i = 0; i < sizeof st->url_photo_pairs; i++) {
+        st->url_photo_pairs[i] = st->url_needles.pairs[i] | st->photo_gates.pairs[i];
     }
     if (st->head < 0 || st->tail < 0 || st->tail_tokens < 0 || st->head_words < 0) {
         PyErr_SetString(PyExc_ValueError, "sizes must not be negative");
@@ -1207,6 +1263,16 @@ static int gate(PyObject **gates, int which, Py_ssize_t block)
     return failed;
 }
 
+/* What block_pass counts in a block's head, per ASCII character (one look-up instead of a comparison per
+ * count): a double quote, a space (before a single quote it opens a quotation), a comma, an at sign, a
+ * digit. */
+enum { HF_QUOTE = 1, HF_SPACE = 2, HF_COMMA = 4, HF_AT = 8, HF_DIGIT = 16 };
+static const uint8_t HEAD_FLAGS[128] = {
+    ['"'] = HF_QUOTE, [' '] = HF_SPACE, [','] = HF_COMMA, ['@'] = HF_AT,
+    ['0'] = HF_DIGIT, ['1'] = HF_DIGIT, ['2'] = HF_DIGIT, ['3'] = HF_DIGIT, ['4'] = HF_DIGIT,
+    ['5'] = HF_DIGIT, ['6'] = HF_DIGIT, ['7'] = HF_DIGIT, ['8'] = HF_DIGIT, ['9'] = HF_DIGIT,
+};
+
 /* The raw values of block b (text s) into row, its ending style into endings, its words into p. */
 static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject *endings, PyObject **gates)
 {
@@ -1313,13 +1379,23 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
     Py_ssize_t quotes = 0, commas = 0;
     int at_sign = 0, copyright = 0, has_digit = 0;
     for (Py_ssize_t i = 0; i < H; i++) {
-        Py_UCS4 c = t[i];
-        quotes += c == '"' || c == 0x201C;
-        quotes += c == ' ' && i + 1 < H && (t[i + 1] == '\'' || t[i + 1] == 0x2018);
-        commas += c == ',';
-        at_sign |= c == '@';
-        copyright |= c == 0xA9;
-        has_digit |= (c >= '0' && c <= '9') || (c > 127 && Py_UNICODE_ISDECIMAL(c));
+        const Py_UCS4 c = t[i];
+        if (c < 128) {
+            const unsigned f = HEAD_FLAGS[c];
+            if (f == 0) {
+                continue; /* most characters: a letter */
+            }
+            quotes += (f & HF_QUOTE) != 0;
+            quotes += (f & HF_SPACE) && i + 1 < H && (t[i + 1] == '\'' || t[i + 1] == 0x2018);
+            commas += (f & HF_COMMA) != 0;
+            at_sign |= (f & HF_AT) != 0;
+            has_digit |= (f & HF_DIGIT) != 0;
+        }
+        else {
+            quotes += c == 0x201C;
+            copyright |= c == 0xA9;
+            has_digit |= Py_UNICODE_ISDECIMAL(c) != 0;
+        }
     }
 
     /* The lowered head: head.lower(). For ASCII text, and text no longer than the head, it is the start
@@ -1372,12 +1448,12 @@ static int block_pass(Pass *p, Py_ssize_t b, PyObject *s, double *row, PyObject 
             present += HAS(e->roles, ROLE_PRESENT);
         }
     }
-    int url = at_sign || contains_any(low, LH, &st->url_needles);
+    int url = at_sign, photo_gate;
+    contains_any_of_two(low, LH, &st->url_needles, &st->photo_gates, st->url_photo_pairs, &url, &photo_gate);
     int position_cue = contains_char(low, LH, '(') && contains_any(low, LH, &st->position_cues);
     int furniture = HAS(roles, ROLE_FURNITURE) ||
                     (n <= 40 && (copyright || (HAS(roles, ROLE_FURNITURE_START) &&
                                                contains_any(low, LH, &st->furniture_phrases))));
-    int photo_gate = contains_any(low, LH, &st->photo_gates);
 
     /* Gates of the credit patterns: a bracket at the end, a slash in the tail, or a credit word among
      * the tokens of the lowered last tail_tokens characters. */
@@ -1497,7 +1573,9 @@ static int near_copies(Pass *p, Py_ssize_t count, double *raw, Py_ssize_t width)
         size *= 2;
     }
     Py_ssize_t *slots = PyMem_Malloc(size * sizeof(Py_ssize_t));
-    Kind *kinds = PyMem_Calloc((size_t)W, sizeof(Kind));
+    /* Room for a kind per word, each set up when it is first seen (most are repeats: zeroing all of it
+     * cost more than the counting). */
+    Kind *kinds = PyMem_Malloc((size_t)(W ? W : 1) * sizeof(Kind));
     Probe *probes = PyMem_Malloc((size_t)eligible * 3 * sizeof(Probe));
     Py_ssize_t *holders = NULL, *hits = NULL;
     Py_UCS4 *needle = NULL;
@@ -1520,8 +1598,7 @@ static int near_copies(Pass *p, Py_ssize_t count, double *raw, Py_ssize_t width)
             Py_ssize_t k = slots[at];
             if (k < 0) {
                 slots[at] = n_kinds;
-                kinds[n_kinds].first = w;
-                kinds[n_kinds].last_block = -1;
+                kinds[n_kinds] = (Kind){.first = w, .last_block = -1};
                 word->kind = n_kinds++;
                 break;
             }
@@ -2095,7 +2172,24 @@ typedef struct {
     /* The complete layout holds the trees class by class (in tree order within a class, the order of each
      * class's sum): class k's trees are [class_start[k], class_start[k + 1]). */
     Py_ssize_t *class_start;
+    /* The bit-vector layout (when depth <= SIMD_MAX_DEPTH, else NULL), for complete_block_simd: the tree
+     * at place t of the complete layout has the inner nodes qnodes[qstart[t]:qstart[t + 1]] (those of the
+     * trained tree, none of the padding). */
+    struct QNode *qnodes;
+    Py_ssize_t *qstart;
+    uint32_t qall; /* the bits of all 2**depth leaves */
 } TreeModel;
+
+/* An inner node for complete_block_simd. Leaf l of the complete layout (left to right) is bit 31 - l of a
+ * 32-bit word; a row that goes right at this node (NaN included) cannot end in its left subtree, whose
+ * leaves `keep` clears. Once every node has cleared what it rules out, the highest bit left is the leaf the
+ * walk ends on (QuickScorer's observation: each leaf left of it was ruled out where its path parted from
+ * the walk's). A padding node leads to copies of one value either way, so it is left out. */
+typedef struct QNode {
+    double threshold;
+    int32_t offset; /* the column tested, times COMPLETE_ROWS */
+    uint32_t keep;  /* every bit but those of the left subtree's leaves */
+} QNode;
 
 static void tree_model_free(TreeModel *m)
 {
@@ -2111,6 +2205,8 @@ static void tree_model_free(TreeModel *m)
     PyMem_RawFree(m->cthreshold);
     PyMem_RawFree(m->cleaf);
     PyMem_RawFree(m->class_start);
+    PyMem_RawFree(m->qnodes);
+    PyMem_RawFree(m->qstart);
     PyMem_RawFree(m);
 }
 
@@ -2166,6 +2262,11 @@ static const char *const TREE_ARG_NAMES[T_COUNT] = {
 #define COMPLETE_MAX_DEPTH 8
 /* Rows walked together over the complete layout (score_complete): their chains of loads overlap. */
 #define COMPLETE_ROWS 8
+/* The bit-vector layout (QNode) has a bit per leaf in 32 bits: trees of at most 5 levels. */
+#define SIMD_MAX_DEPTH 5
+#define SIMD_WORD_BITS 32
+/* The alignment of score_complete's block of rows: a cache line, one AVX-512 load per column. */
+#define SIMD_ALIGN 64
 
 /* Puts packed node `node` at slot `slot` of the tree at place t of the complete layout (slots below
  * 2**depth - 1 are inner nodes, the rest leaves). A leaf above the bottom level becomes inner nodes that
@@ -2182,6 +2283,21 @@ static void complete_place(TreeModel *m, Py_ssize_t t, int32_t node, Py_ssize_t 
     }
     m->cfeature[t * inner + slot] = leaf ? 0 : n->feature * COMPLETE_ROWS; /* its place in a block */
     m->cthreshold[t * inner + slot] = leaf ? 0.0 : n->threshold;
+    if (m->qnodes != NULL && !leaf) {
+        /* The slot is node slot - first of its level: its subtree holds the span leaves from `from` on,
+         * its left subtree the first half of them. */
+        int level = 0;
+        while (((Py_ssize_t)2 << level) - 1 <= slot) {
+            level++;
+        }
+        const Py_ssize_t first = ((Py_ssize_t)1 << level) - 1, span = (Py_ssize_t)1 << (m->depth - level);
+        const Py_ssize_t from = (slot - first) * span, half = span / 2;
+        const uint32_t left = (uint32_t)((((uint64_t)1 << half) - 1) << (SIMD_WORD_BITS - from - half));
+        QNode *q = &m->qnodes[m->qstart[t + 1]++];
+        q->threshold = n->threshold;
+        q->offset = n->feature * COMPLETE_ROWS;
+        q->keep = ~left;
+    }
     complete_place(m, t, leaf ? node : n->child[0], 2 * slot + 1);
     complete_place(m, t, leaf ? node : n->child[1], 2 * slot + 2);
 }
@@ -2209,9 +2325,34 @@ static int complete_layout(TreeModel *m, int32_t depth)
         next[k] = m->class_start[k];
     }
     m->depth = depth;
-    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
-        complete_place(m, next[m->classes[t]]++, m->roots[t], 0);
+    if (depth <= SIMD_MAX_DEPTH) {
+        m->qnodes = PyMem_RawMalloc((size_t)(trees * inner + 1) * sizeof(QNode));
+        m->qstart = PyMem_RawCalloc((size_t)trees + 1, sizeof(Py_ssize_t));
+        if (!m->qnodes || !m->qstart) {
+            PyMem_RawFree(next);
+            PyErr_NoMemory();
+            return -1;
+        }
+        const Py_ssize_t leaves = (Py_ssize_t)1 << depth;
+        m->qall = (uint32_t)((((uint64_t)1 << leaves) - 1) << (SIMD_WORD_BITS - leaves));
     }
+    /* Place by place (each tree's qnodes after the previous place's), so trees go by place, not number. */
+    int32_t *at = PyMem_RawMalloc((size_t)trees * sizeof(int32_t)); /* the tree at each place */
+    if (at == NULL) {
+        PyMem_RawFree(next);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t t = 0; t < m->n_trees; t++) {
+        at[next[m->classes[t]]++] = (int32_t)t;
+    }
+    for (Py_ssize_t place = 0; place < m->n_trees; place++) {
+        if (m->qstart != NULL) {
+            m->qstart[place + 1] = m->qstart[place];
+        }
+        complete_place(m, place, m->roots[at[place]], 0);
+    }
+    PyMem_RawFree(at);
     PyMem_RawFree(next);
     return 0;
 }
@@ -2520,6 +2661,74 @@ static inline __attribute__((always_inline)) void complete_block(const TreeModel
 /* A last block of at most this many rows is walked four lanes wide (fewer padding rows walked). */
 #define COMPLETE_SHORT_ROWS 4
 
+/* Is complete_block_simd to be used (when the CPU has it)? tree_simd() switches it, for the tests. */
+static int tree_simd_wanted = 1;
+
+#if TREE_SIMD
+/* complete_block for all COMPLETE_ROWS rows of the block xb (64-byte aligned) at once, over the bit-vector
+ * layout (QNode): each node is one comparison of eight rows' values and one masked AND, with no chain of
+ * loads from node to node; then every row's leaf is loaded by one gather. Each row's sums are the same
+ * additions in the same order as complete_block's (one lane each). */
+TREE_SIMD_TARGET static void complete_block_simd(const TreeModel *m, const double *xb, double *sc)
+{
+    const Py_ssize_t K = m->n_classes, leaves = (Py_ssize_t)1 << m->depth;
+    const __m256i all = _mm256_set1_epi32((int)m->qall);
+    double lanes[COMPLETE_ROWS];
+    for (Py_ssize_t k = 0; k < K; k++) {
+        for (int lane = 0; lane < COMPLETE_ROWS; lane++) {
+            lanes[lane] = sc[lane * K + k];
+        }
+        __m512d sum = _mm512_loadu_pd(lanes);
+        for (Py_ssize_t t = m->class_start[k]; t < m->class_start[k + 1]; t++) {
+            __m256i alive = all;
+            const QNode *q = m->qnodes + m->qstart[t], *end = m->qnodes + m->qstart[t + 1];
+            for (; q < end; q++) {
+                const __m512d v = _mm512_load_pd(xb + q->offset);
+                const __mmask8 right = _mm512_cmp_pd_mask(v, _mm512_set1_pd(q->threshold), _CMP_NLE_UQ);
+                alive = _mm256_mask_and_epi32(alive, right, alive, _mm256_set1_epi32((int)q->keep));
+            }
+            const __m256i leaf = _mm256_lzcnt_epi32(alive);
+            sum = _mm512_add_pd(sum, _mm512_i32gather_pd(leaf, m->cleaf + t * leaves, sizeof(double)));
+        }
+        _mm512_storeu_pd(lanes, sum);
+        for (int lane = 0; lane < COMPLETE_ROWS; lane++) {
+            sc[lane * K + k] = lanes[lane];
+        }
+    }
+}
+
+/* Does this CPU (and its operating system) run complete_block_simd? Asked once. */
+static int tree_simd_supported(void)
+{
+    static int supported = -1;
+    if (supported < 0) {
+        __builtin_cpu_init();
+        supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                    __builtin_cpu_supports("avx512cd");
+    }
+    return supported;
+}
+#else
+static int tree_simd_supported(void)
+{
+    return 0;
+}
+#endif
+
+/* tree_simd(enabled) -> bool
+ *
+ * Switches the AVX-512 tree scoring on or off (the tests compare both with the definition) and returns
+ * whether it is now used: on and supported by the CPU. */
+static PyObject *tree_simd(PyObject *module, PyObject *arg)
+{
+    const int enabled = PyObject_IsTrue(arg);
+    if (enabled < 0) {
+        return NULL;
+    }
+    tree_simd_wanted = enabled;
+    return PyBool_FromLong(enabled && tree_simd_supported());
+}
+
 /* The raw scores of the rows of x (rows x cols) by each of n models (all laid out complete, all of K
  * classes) into outs[b] (rows x K). Row blocks in the outer loop: each block is copied column by column
  * once for all models, then every model's trees stream past it. A last block of fewer rows is padded
@@ -2529,13 +2738,17 @@ static int score_complete(const TreeModel *const *models, Py_ssize_t n, const do
                           Py_ssize_t cols, double *const *outs)
 {
     const Py_ssize_t K = models[0]->n_classes;
-    double *xb = PyMem_RawMalloc((size_t)(COMPLETE_ROWS * cols + 1) * sizeof(double));
+    /* xb at a multiple of SIMD_ALIGN (each column's COMPLETE_ROWS values one aligned load) */
+    void *xb_memory = PyMem_RawMalloc((size_t)(COMPLETE_ROWS * cols + 1) * sizeof(double) + SIMD_ALIGN);
     double *sc = PyMem_RawMalloc((size_t)(COMPLETE_ROWS * K) * sizeof(double));
-    if (xb == NULL || sc == NULL) {
-        PyMem_RawFree(xb);
+    if (xb_memory == NULL || sc == NULL) {
+        PyMem_RawFree(xb_memory);
         PyMem_RawFree(sc);
         return -1;
     }
+    double *xb = (double *)(((uintptr_t)xb_memory + SIMD_ALIGN - 1) & ~(uintptr_t)(SIMD_ALIGN - 1));
+    const int simd = tree_simd_wanted && tree_simd_supported();
+    (void)simd; /* without TREE_SIMD, never read */
     for (Py_ssize_t r = 0; r < rows; r += COMPLETE_ROWS) {
         const Py_ssize_t lanes = rows - r < COMPLETE_ROWS ? rows - r : COMPLETE_ROWS;
         for (Py_ssize_t lane = 0; lane < COMPLETE_ROWS; lane++) {
@@ -2548,6 +2761,12 @@ static int score_complete(const TreeModel *const *models, Py_ssize_t n, const do
             for (Py_ssize_t lane = 0; lane < COMPLETE_ROWS; lane++) {
                 memcpy(sc + lane * K, models[b]->baseline, (size_t)K * sizeof(double));
             }
+#if TREE_SIMD
+            if (simd && models[b]->qnodes != NULL) {
+                complete_block_simd(models[b], xb, sc);
+            }
+            else
+#endif
             if (lanes <= COMPLETE_SHORT_ROWS) {
                 complete_block(models[b], xb, sc, COMPLETE_SHORT_ROWS);
             }
@@ -2557,7 +2776,7 @@ static int score_complete(const TreeModel *const *models, Py_ssize_t n, const do
             memcpy(outs[b] + r * K, sc, (size_t)(lanes * K) * sizeof(double));
         }
     }
-    PyMem_RawFree(xb);
+    PyMem_RawFree(xb_memory);
     PyMem_RawFree(sc);
     return 0;
 }
@@ -2842,6 +3061,8 @@ static PyMethodDef methods[] = {
     {"tree_logits", tree_logits, METH_VARARGS,
      "tree_logits(models, x, z) -> bool\n\nEach model's raw scores of the rows of x, less each row's "
      "largest, into z[model] (models x rows x classes); False when a score is not finite."},
+    {"tree_simd", tree_simd, METH_O,
+     "tree_simd(enabled) -> bool\n\nSwitch the AVX-512 tree scoring on or off; whether it is now used."},
     {"tree_blend", tree_blend, METH_VARARGS,
      "tree_blend(e, out) -> None\n\nThe mean over models of e's rows (e = exp(z) of tree_logits) divided "
      "by their sums, into out (rows x classes)."},
@@ -2865,5 +3086,6 @@ static struct PyModuleDef speedups_module = {
 
 PyMODINIT_FUNC PyInit__speedups(void)
 {
+    (void)tree_simd_supported(); /* asked here, with the GIL: the tree functions read it without */
     return PyModule_Create(&speedups_module);
 }

@@ -212,11 +212,14 @@ def credit_match(text: str) -> tuple[str, str, int] | None:
 def _tail_credit(tail: str) -> tuple[str, str, int] | None:
     """credit_match of a block's tail (offset in the tail). Cached: the classifier's features and the
     caption fields of the same block ask for it in turn."""
-    # Patterns that cannot match are skipped: each needs a literal near the end or a credit word
-    # (case-folding is only as simple as str.lower for ASCII text, so other text tries every pattern).
+    # Patterns that cannot match are skipped: each needs a literal near the end or a credit word. Ignoring
+    # case, only the four _FOLDED_LETTERS of all non-ASCII characters match ASCII letters (and only two of
+    # them lower to ASCII): a tail without them holds a credit word only where its lowered text does.
     end = tail[-5:]
     bracket = ")" in end or "]" in end
-    worded = not tail.isascii() or any(word in tail.lower() for word in _CREDIT_WORD_STEMS)
+    worded = any(word in tail.lower() for word in _CREDIT_WORD_STEMS) or (
+        not tail.isascii() and any(letter in tail for letter in _FOLDED_LETTERS)
+    )
     # An agency name ends in a letter (compared ignoring case, which lets four non-ASCII letters match).
     last = tail.rstrip()[-1:]
     lettered = (last.isascii() and last.isalpha()) or last in _FOLDED_LETTERS
