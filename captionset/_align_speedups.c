@@ -11,7 +11,10 @@
  *   in one pass over the body's words;
  * - query_evidence(...): align.query_evidence: the BM25 match, bonus, first and unique parts of one
  *   caption, with _Body.adjacent for its two-word phrases;
- * - token_counts(texts), window_pieces(...): the token counts and slices of align.context_window.
+ * - token_counts(texts), window_pieces(...): the token counts and slices of align.context_window;
+ * - learned_related(...): align.learned_related, the learned ranker of one gallery (gallery_evidence,
+ *   learned_scores and rank_learned), or None where Python would raise or compare a NaN (align.py then runs
+ *   its own code). log1p and exp are the C library's, which math.log1p and math.exp call.
  *
  * Floating-point operations are those of align.py in the same order (hatch_build.py compiles with
  * -ffp-contract=off, so no fused multiply-add changes a bit). Stems, search keys and caption words come
@@ -49,6 +52,9 @@ static int char_class(Py_UCS4 c)
            | ((Py_UNICODE_TOLOWER(c) != c || Py_UNICODE_ISUPPER(c) || Py_UNICODE_ISTITLE(c)) ? CHAR_CASED : 0)
            | (Py_UNICODE_ISSPACE(c) ? CHAR_SPACE : 0);
 }
+
+/* Characters read at a time where a text is mostly ASCII (lower, count_tokens). */
+#define SCAN_BLOCK 16
 
 static inline int is_alnum(Py_UCS4 c)
 {
@@ -95,23 +101,38 @@ static PyObject *lower(PyObject *module, PyObject *text)
     }
     void *target = PyUnicode_DATA(out);
     int cased = 0; /* a character beyond ASCII with a case of its own: str.lower does it all */
-    /* One pass: ASCII capitals lower-cased, other characters copied while none of them has a case. */
+    /* First whether a character beyond ASCII has a case (16 at a time: a block of ASCII alone is passed
+     * over by the OR of its characters), then every ASCII capital lower-cased, without a branch; the
+     * blocks have a fixed length so that the compiler can use vector instructions. */
 #define LOWER_CHARS(TYPE)                                                                                      \
     do {                                                                                                       \
-        const TYPE *from = (const TYPE *)data;                                                                 \
-        TYPE *to = (TYPE *)target;                                                                             \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                                   \
-            Py_UCS4 c = from[i];                                                                               \
-            if (c < 128) {                                                                                     \
-                to[i] = (TYPE)(c + ((c - 'A' <= 'Z' - 'A') ? 'a' - 'A' : 0));                                  \
+        const TYPE *restrict from = (const TYPE *)data;                                                        \
+        TYPE *restrict to = (TYPE *)target;                                                                    \
+        Py_ssize_t full = n - n % SCAN_BLOCK, i = 0;                                                           \
+        for (; i < full && !cased; i += SCAN_BLOCK) {                                                          \
+            TYPE any = 0;                                                                                      \
+            for (int j = 0; j < SCAN_BLOCK; j++) {                                                             \
+                any |= from[i + j];                                                                            \
             }                                                                                                  \
-            else if (is_cased(c)) {                                                                            \
-                cased = 1;                                                                                     \
-                break;                                                                                         \
+            for (int j = 0; any >= 128 && j < SCAN_BLOCK; j++) {                                               \
+                if (from[i + j] >= 128 && is_cased(from[i + j])) {                                             \
+                    cased = 1;                                                                                 \
+                    break;                                                                                     \
+                }                                                                                              \
             }                                                                                                  \
-            else {                                                                                             \
-                to[i] = (TYPE)c;                                                                               \
+        }                                                                                                      \
+        for (; i < n && !cased; i++) {                                                                         \
+            cased = from[i] >= 128 && is_cased(from[i]);                                                       \
+        }                                                                                                      \
+        for (i = 0; !cased && i < full; i += SCAN_BLOCK) {                                                     \
+            for (int j = 0; j < SCAN_BLOCK; j++) {                                                             \
+                TYPE c = from[i + j];                                                                          \
+                to[i + j] = (TYPE)(c + ((TYPE)(c - 'A') <= 'Z' - 'A' ? 'a' - 'A' : 0));                        \
             }                                                                                                  \
+        }                                                                                                      \
+        for (; !cased && i < n; i++) {                                                                         \
+            TYPE c = from[i];                                                                                  \
+            to[i] = (TYPE)(c + ((TYPE)(c - 'A') <= 'Z' - 'A' ? 'a' - 'A' : 0));                                \
         }                                                                                                      \
     } while (0)
     if (kind == PyUnicode_1BYTE_KIND) {
@@ -137,14 +158,36 @@ static Py_ssize_t count_tokens(PyObject *text)
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), count = 0;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    int in_token = 0;
+    /* A token starts at every character that is no space, first or after a space. 16 characters at a time:
+     * a block of ASCII alone (the OR of its characters and the one before tells) is read without the table,
+     * its spaces being those of str.isspace below 128 (\t \n \v \f \r, \x1c to \x1f and ' '), in a loop of
+     * fixed length that the compiler can make vector instructions of. */
+#define ASCII_SPACE(TYPE, c) (((c) == ' ') | ((TYPE)((c) - '\t') <= '\r' - '\t') | ((TYPE)((c) - 0x1c) <= 0x1f - 0x1c))
 #define COUNT_TOKENS(TYPE)                                                                                     \
     do {                                                                                                       \
-        const TYPE *chars = (const TYPE *)data;                                                                \
-        for (Py_ssize_t i = 0; i < n; i++) {                                                                   \
-            int space = is_space(chars[i]);                                                                    \
-            count += !space && !in_token;                                                                      \
-            in_token = !space;                                                                                 \
+        const TYPE *restrict chars = (const TYPE *)data;                                                       \
+        Py_ssize_t i = 1;                                                                                      \
+        count = n > 0 && !is_space(chars[0]);                                                                  \
+        for (; i + SCAN_BLOCK <= n; i += SCAN_BLOCK) {                                                         \
+            TYPE any = chars[i - 1];                                                                           \
+            for (int j = 0; j < SCAN_BLOCK; j++) {                                                             \
+                any |= chars[i + j];                                                                           \
+            }                                                                                                  \
+            if (any < 128) {                                                                                   \
+                unsigned starts = 0;                                                                           \
+                for (int j = 0; j < SCAN_BLOCK; j++) {                                                         \
+                    TYPE c = chars[i + j], before = chars[i + j - 1];                                          \
+                    starts += (unsigned)((ASCII_SPACE(TYPE, c) ^ 1) & ASCII_SPACE(TYPE, before));                \
+                }                                                                                              \
+                count += starts;                                                                               \
+                continue;                                                                                      \
+            }                                                                                                  \
+            for (int j = 0; j < SCAN_BLOCK; j++) {                                                             \
+                count += !is_space(chars[i + j]) && is_space(chars[i + j - 1]);                                \
+            }                                                                                                  \
+        }                                                                                                      \
+        for (; i < n; i++) {                                                                                   \
+            count += !is_space(chars[i]) && is_space(chars[i - 1]);                                            \
         }                                                                                                      \
     } while (0)
     if (kind == PyUnicode_1BYTE_KIND) {
@@ -156,6 +199,7 @@ static Py_ssize_t count_tokens(PyObject *text)
     else {
         COUNT_TOKENS(Py_UCS4);
     }
+#undef ASCII_SPACE
 #undef COUNT_TOKENS
     return count;
 }
@@ -1252,6 +1296,8 @@ done:
  */
 
 static PyObject *str_label, *str_index, *str_text, *str_body, *str_subheading, *str_newline;
+/* "__round__" and 6: round(probability, 6) of rank_learned. */
+static PyObject *str_round, *int_six;
 
 /* A list of n ints from a C array. */
 static PyObject *int_list(const Py_ssize_t *values, Py_ssize_t n)
@@ -1462,33 +1508,47 @@ static PyObject *first_tokens(PyObject *text, Py_ssize_t left)
 {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    PyObject *tokens = PyList_New(0);
-    if (tokens == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 0; i < n && PyList_GET_SIZE(tokens) < left;) {
-        if (is_space(PyUnicode_READ(kind, data, i))) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), tokens = 0, size = 0, i = 0;
+    /* First the length and the widest character of the result (no token is made and joined: the string
+     * is the one join would make, of the narrowest kind), then the tokens copied into it. */
+    Py_UCS4 widest = ' ';
+    while (i < n && tokens < left) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (is_space(c)) {
             i++;
             continue;
         }
-        Py_ssize_t end = i + 1;
+        size += tokens++ > 0; /* the space before it */
+        while (i < n && !is_space(c = PyUnicode_READ(kind, data, i))) {
+            widest = c > widest ? c : widest;
+            size++;
+            i++;
+        }
+    }
+    PyObject *out = PyUnicode_New(size, widest);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_ssize_t at = 0;
+    for (Py_ssize_t copied = 0, start = 0; copied < tokens;) {
+        if (is_space(PyUnicode_READ(kind, data, start))) {
+            start++;
+            continue;
+        }
+        Py_ssize_t end = start + 1;
         while (end < n && !is_space(PyUnicode_READ(kind, data, end))) {
             end++;
         }
-        PyObject *token = PyUnicode_Substring(text, i, end);
-        int failed = token == NULL || PyList_Append(tokens, token) < 0;
-        Py_XDECREF(token);
-        if (failed) {
-            Py_DECREF(tokens);
+        if (copied++ > 0) {
+            PyUnicode_WRITE(PyUnicode_KIND(out), PyUnicode_DATA(out), at++, ' ');
+        }
+        if (PyUnicode_CopyCharacters(out, at, text, start, end - start) < 0) {
+            Py_DECREF(out);
             return NULL;
         }
-        i = end;
+        at += end - start;
+        start = end;
     }
-    PyObject *space = PyUnicode_FromOrdinal(' ');
-    PyObject *out = space ? PyUnicode_Join(space, tokens) : NULL;
-    Py_XDECREF(space);
-    Py_DECREF(tokens);
     return out;
 }
 
@@ -1830,6 +1890,569 @@ static PyObject *caption_query(PyObject *module, PyObject *const *args, Py_ssize
 }
 
 /* ---------------------------------------------------------------------------------------------------
+ * learned_related: align.gallery_evidence, learned_scores and rank_learned of one gallery
+ */
+
+#define LEARNED_ARGS 13
+#define LEARNED_WEIGHTS 14
+
+/* The weights of align.learned_scores, in FEATURE_NAMES order. */
+enum {
+    W_MATCH, W_BONUS, W_EVIDENCE, W_RELATIVE, W_GALLERY, W_BEFORE, W_AFTER, W_IS_AFTER, W_ADJACENT, W_SECTION,
+    W_LEAD, W_LEAD_CAPTION, W_FIRST, W_UNIQUE
+};
+
+/* A candidate paragraph of one caption: its learned score, distance to the caption and ordinal. */
+typedef struct {
+    double score;
+    Py_ssize_t distance;
+    Py_ssize_t ordinal;
+} Candidate;
+
+/* rank_learned's order: the tuples (-score, distance, ordinal) ascending (no score is NaN here). */
+static int candidate_order(const void *a, const void *b)
+{
+    const Candidate *x = a, *y = b;
+    if (x->score != y->score) {
+        return x->score > y->score ? -1 : 1;
+    }
+    if (x->distance != y->distance) {
+        return x->distance < y->distance ? -1 : 1;
+    }
+    return (x->ordinal > y->ordinal) - (x->ordinal < y->ordinal);
+}
+
+/* Per paragraph ordinal, the values of one dict {ordinal: float} (has[o]: whether o is a key). */
+typedef struct {
+    double *values;
+    char *has;
+} Dense;
+
+/* The outcome of reading or scoring: done, a Python error, or a case for the Python definition (a value
+ * where Python would raise or compare NaN: align.py then runs its own code, which decides). */
+#define DONE 0
+#define FAILED -1
+#define DEFER -2
+
+/* An ordinal key of a Parts dict and its float value; DEFER for an ordinal outside the body. */
+static int ordinal_item(PyObject *key, PyObject *value, Py_ssize_t paragraphs, Py_ssize_t *o, double *x)
+{
+    if (!PyLong_Check(key) || !PyFloat_Check(value)) {
+        return DEFER;
+    }
+    *o = PyLong_AsSsize_t(key);
+    if (*o == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return DEFER;
+    }
+    if (*o < 0 || *o >= paragraphs) {
+        return DEFER;
+    }
+    *x = PyFloat_AS_DOUBLE(value);
+    return DONE;
+}
+
+/* Fill a Dense from a dict (its earlier keys cleared first, through the dict that set them). */
+static int dense_load(Dense *d, PyObject *dict, Py_ssize_t paragraphs)
+{
+    Py_ssize_t pos = 0, o;
+    PyObject *key, *value;
+    double x;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        int status = ordinal_item(key, value, paragraphs, &o, &x);
+        if (status != DONE) {
+            return status;
+        }
+        d->has[o] = 1;
+        d->values[o] = x;
+    }
+    return DONE;
+}
+
+/* Undo dense_load (keys outside the body were never set). */
+static void dense_clear(Dense *d, PyObject *dict, Py_ssize_t paragraphs)
+{
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(dict, &pos, &key, &value)) {
+        Py_ssize_t o = PyLong_Check(key) ? PyLong_AsSsize_t(key) : -1;
+        if (o == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+        }
+        if (o >= 0 && o < paragraphs) {
+            d->has[o] = 0;
+        }
+    }
+}
+
+/* The parts of one caption (a Parts tuple: total, lexical, bonus, first, unique). */
+typedef struct {
+    double total;
+    PyObject *lexical, *bonus, *first, *unique; /* borrowed */
+} MemberParts;
+
+static int member_parts(PyObject *item, MemberParts *m)
+{
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 5 || !PyFloat_Check(PyTuple_GET_ITEM(item, 0))) {
+        return DEFER;
+    }
+    m->total = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(item, 0));
+    m->lexical = PyTuple_GET_ITEM(item, 1);
+    m->bonus = PyTuple_GET_ITEM(item, 2);
+    m->first = PyTuple_GET_ITEM(item, 3);
+    m->unique = PyTuple_GET_ITEM(item, 4);
+    if (!PyDict_CheckExact(m->lexical) || !PyDict_CheckExact(m->bonus) || !PyDict_CheckExact(m->first)
+        || !PyDict_CheckExact(m->unique)) {
+        return DEFER;
+    }
+    return DONE;
+}
+
+/* The evidence of every paragraph the caption matches (lexical + bonus, in the lexical dict's order, as
+ * gallery_evidence adds it: plus 0.0 where no bonus) and the largest (max() keeps the first of equals). */
+static int member_evidence(const MemberParts *m, const Dense *bonus, Py_ssize_t paragraphs, double *evidence,
+                           Py_ssize_t *ordinals, double *top)
+{
+    Py_ssize_t pos = 0, i = 0, o;
+    PyObject *key, *value;
+    double x;
+    while (PyDict_Next(m->lexical, &pos, &key, &value)) {
+        int status = ordinal_item(key, value, paragraphs, &o, &x);
+        if (status != DONE) {
+            return status;
+        }
+        double e = x + (bonus->has[o] ? bonus->values[o] : 0.0);
+        if (isnan(e)) {
+            return DEFER;
+        }
+        if (i == 0 || e > *top) {
+            *top = e;
+        }
+        ordinals[i] = o;
+        evidence[i++] = e;
+    }
+    return *top == 0.0 ? DEFER : DONE; /* Python divides by it: ZeroDivisionError */
+}
+
+/* A Related(block_index, round(probability, 6), text) of the body paragraph o. */
+static PyObject *make_related(PyObject *related_type, PyObject *indices, PyObject *texts, Py_ssize_t o,
+                              double probability)
+{
+    PyObject *unrounded = PyFloat_FromDouble(probability);
+    if (unrounded == NULL) {
+        return NULL;
+    }
+    PyObject *rounded = PyObject_CallMethodOneArg(unrounded, str_round, int_six);
+    Py_DECREF(unrounded);
+    if (rounded == NULL) {
+        return NULL;
+    }
+    PyObject *args[3] = {PyList_GET_ITEM(indices, o), rounded, PyList_GET_ITEM(texts, o)};
+    PyObject *related = PyObject_Vectorcall(related_type, args, 3, NULL);
+    Py_DECREF(rounded);
+    return related;
+}
+
+/* Working memory of one call, per paragraph of the body. */
+typedef struct {
+    Dense bonus, first, unique, relative;
+    double *sums, *evidence;
+    char *summed;
+    Py_ssize_t *summed_order, *ordinals;
+    Candidate *candidates;
+} Scratch;
+
+/* One block of memory for all of it. */
+static int scratch_alloc(Scratch *s, Py_ssize_t n)
+{
+    size_t count = (size_t)(n > 0 ? n : 1);
+    double *doubles = PyMem_Calloc(count * 6 + 1, sizeof(double));
+    char *flags = PyMem_Calloc(count * 5 + 1, 1);
+    Py_ssize_t *sizes = PyMem_Calloc(count * 2 + 1, sizeof(Py_ssize_t));
+    Candidate *candidates = PyMem_Calloc(count * 2 + 1, sizeof(Candidate));
+    if (doubles == NULL || flags == NULL || sizes == NULL || candidates == NULL) {
+        PyMem_Free(doubles);
+        PyMem_Free(flags);
+        PyMem_Free(sizes);
+        PyMem_Free(candidates);
+        PyErr_NoMemory();
+        return FAILED;
+    }
+    s->bonus = (Dense){doubles, flags};
+    s->first = (Dense){doubles + count, flags + count};
+    s->unique = (Dense){doubles + 2 * count, flags + 2 * count};
+    s->relative = (Dense){doubles + 3 * count, flags + 3 * count};
+    s->sums = doubles + 4 * count;
+    s->evidence = doubles + 5 * count;
+    s->summed = flags + 4 * count;
+    s->summed_order = sizes;
+    s->ordinals = sizes + count;
+    s->candidates = candidates;
+    return DONE;
+}
+
+static void scratch_release(Scratch *s)
+{
+    PyMem_Free(s->bonus.values);
+    PyMem_Free(s->bonus.has);
+    PyMem_Free(s->summed_order);
+    PyMem_Free(s->candidates);
+}
+
+/* The section number of body paragraph o (body.sections[o]); DEFER unless a small int. */
+static int section_of(PyObject *sections, Py_ssize_t o, Py_ssize_t *out)
+{
+    PyObject *item = PyList_GET_ITEM(sections, o);
+    if (!PyLong_Check(item)) {
+        return DEFER;
+    }
+    *out = PyLong_AsSsize_t(item);
+    if (*out == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return DEFER;
+    }
+    return DONE;
+}
+
+/* learned_scores + rank_learned of one member of the gallery, its gallery evidence being the sums (of the
+ * relative evidence of the members with evidence, ``others`` + 1 of them) without its own part. */
+static int rank_member(const MemberParts *m, Scratch *s, Py_ssize_t summed_count, Py_ssize_t others,
+                       const double *w, Py_ssize_t gap, Py_ssize_t section, PyObject *sections, double scale_p,
+                       double offset, double least, Py_ssize_t top_k, double score_half, PyObject *indices,
+                       PyObject *texts, PyObject *related_type, PyObject **out)
+{
+    Py_ssize_t paragraphs = PyList_GET_SIZE(sections);
+    *out = NULL;
+    if (PyDict_GET_SIZE(m->lexical) == 0) {
+        *out = PyList_New(0);
+        return *out ? DONE : FAILED;
+    }
+    int status = dense_load(&s->bonus, m->bonus, paragraphs);
+    if (status == DONE) {
+        status = dense_load(&s->first, m->first, paragraphs);
+    }
+    if (status == DONE) {
+        status = dense_load(&s->unique, m->unique, paragraphs);
+    }
+    Py_ssize_t count = 0; /* candidates */
+    double top = 0.0;
+    Py_ssize_t matched = PyDict_GET_SIZE(m->lexical);
+    if (status == DONE) {
+        status = member_evidence(m, &s->bonus, paragraphs, s->evidence, s->ordinals, &top);
+    }
+    if (status == DONE && others > 0) { /* relative evidence, as gallery_evidence has it */
+        for (Py_ssize_t i = 0; i < matched; i++) {
+            s->relative.has[s->ordinals[i]] = 1;
+            s->relative.values[s->ordinals[i]] = s->evidence[i] / top;
+        }
+    }
+    double total = m->total;
+    if (status == DONE && (total == 0.0 || score_half == 0.0)) {
+        status = DEFER; /* Python divides by them */
+    }
+    if (status == DONE) {
+        int has_bonus = PyDict_GET_SIZE(m->bonus) > 0;
+        /* learned_scores: evidence is lexical itself when there is no bonus (no + 0.0). */
+        Py_ssize_t pos = 0, o;
+        PyObject *key, *value;
+        double lexical_value, own_top = 0.0;
+        Py_ssize_t i = 0;
+        while (PyDict_Next(m->lexical, &pos, &key, &value)) {
+            (void)ordinal_item(key, value, paragraphs, &o, &lexical_value); /* read once already */
+            double e = has_bonus ? lexical_value + (s->bonus.has[o] ? s->bonus.values[o] : 0.0) : lexical_value;
+            if (i++ == 0 || e > own_top) {
+                own_top = e;
+            }
+        }
+        if (isnan(own_top) || own_top == 0.0) {
+            status = DEFER;
+        }
+        double scale = w[W_EVIDENCE] / score_half + w[W_RELATIVE] / own_top;
+        double w_match = w[W_MATCH] / total, w_bonus = w[W_BONUS] / total, w_first = w[W_FIRST] / total;
+        double w_unique = w[W_UNIQUE] / total;
+        pos = 0;
+        while (status == DONE && PyDict_Next(m->lexical, &pos, &key, &value)) {
+            (void)ordinal_item(key, value, paragraphs, &o, &lexical_value);
+            double e = has_bonus ? lexical_value + (s->bonus.has[o] ? s->bonus.values[o] : 0.0) : lexical_value;
+            Py_ssize_t distance, own_section;
+            double score;
+            if (o < gap) {
+                distance = gap - 1 - o;
+                score = scale * e + w[W_BEFORE] * log1p((double)distance);
+            }
+            else {
+                distance = o - gap;
+                score = scale * e + w[W_AFTER] * log1p((double)distance) + w[W_IS_AFTER];
+            }
+            if (distance == 0) {
+                score += w[W_ADJACENT];
+            }
+            status = section_of(sections, o, &own_section);
+            if (status != DONE) {
+                break;
+            }
+            if (own_section == section) {
+                score += w[W_SECTION];
+            }
+            if (others > 0 && s->summed[o]) {
+                double mean = (s->sums[o] - (s->relative.has[o] ? s->relative.values[o] : 0.0)) / (double)others;
+                if (mean > 0) {
+                    score += w[W_GALLERY] * mean;
+                }
+            }
+            score += w_match * lexical_value;
+            if (s->bonus.has[o]) {
+                score += w_bonus * s->bonus.values[o];
+            }
+            if (s->first.has[o]) {
+                score += w_first * s->first.values[o];
+            }
+            if (s->unique.has[o]) {
+                score += w_unique * s->unique.values[o];
+            }
+            s->candidates[count++] = (Candidate){score, distance, o};
+        }
+        /* The gallery's candidates the caption does not match itself. */
+        for (Py_ssize_t j = 0; status == DONE && others > 0 && j < summed_count; j++) {
+            o = s->summed_order[j];
+            if (s->relative.has[o]) {
+                continue; /* in lexical */
+            }
+            double mean = (s->sums[o] - 0.0) / (double)others;
+            if (!(mean > 0)) {
+                continue;
+            }
+            Py_ssize_t distance, own_section;
+            double score;
+            if (o < gap) {
+                distance = gap - 1 - o;
+                score = w[W_BEFORE] * log1p((double)distance);
+            }
+            else {
+                distance = o - gap;
+                score = w[W_AFTER] * log1p((double)distance) + w[W_IS_AFTER];
+            }
+            if (distance == 0) {
+                score += w[W_ADJACENT];
+            }
+            status = section_of(sections, o, &own_section);
+            if (status != DONE) {
+                break;
+            }
+            if (own_section == section) {
+                score += w[W_SECTION];
+            }
+            score += w[W_GALLERY] * mean;
+            if (s->first.has[o]) {
+                score += w_first * s->first.values[o];
+            }
+            if (s->unique.has[o]) {
+                score += w_unique * s->unique.values[o];
+            }
+            s->candidates[count++] = (Candidate){score, distance, o};
+        }
+    }
+    if (status == DONE) {
+        for (Py_ssize_t i = 0; i < count; i++) {
+            if (s->candidates[i].ordinal == 0) {
+                s->candidates[i].score += w[W_LEAD] + (gap == 0 ? w[W_LEAD_CAPTION] : 0.0);
+            }
+            if (isnan(s->candidates[i].score)) {
+                status = DEFER; /* Python's sort and max() with NaN: left to Python */
+            }
+        }
+    }
+    /* rank_learned: those reaching least, best first, the first top_k (a slice: top_k < 0 drops some). */
+    Py_ssize_t kept = 0;
+    if (status == DONE) {
+        for (Py_ssize_t i = 0; i < count; i++) {
+            if (s->candidates[i].score >= least) {
+                s->candidates[kept++] = s->candidates[i];
+            }
+        }
+        qsort(s->candidates, (size_t)kept, sizeof(Candidate), candidate_order);
+        Py_ssize_t take = top_k >= 0 ? (top_k < kept ? top_k : kept) : (kept + top_k > 0 ? kept + top_k : 0);
+        for (Py_ssize_t i = 0; i < take; i++) {
+            double x = scale_p * -s->candidates[i].score - offset;
+            double e = exp(x);
+            if (isinf(e) && isfinite(x)) {
+                status = DEFER; /* math.exp raises OverflowError */
+                break;
+            }
+        }
+        if (status == DONE) {
+            *out = PyList_New(take);
+            if (*out == NULL) {
+                status = FAILED;
+            }
+            for (Py_ssize_t i = 0; status == DONE && i < take; i++) {
+                Py_ssize_t o = s->candidates[i].ordinal;
+                double probability = 1.0 / (1.0 + exp(scale_p * -s->candidates[i].score - offset));
+                PyObject *related = make_related(related_type, indices, texts, o, probability);
+                if (related == NULL) {
+                    status = FAILED;
+                    break;
+                }
+                PyList_SET_ITEM(*out, i, related);
+            }
+            if (status != DONE) {
+                Py_CLEAR(*out);
+            }
+        }
+    }
+    /* Leave the scratch clear for the next member. */
+    dense_clear(&s->bonus, m->bonus, paragraphs);
+    dense_clear(&s->first, m->first, paragraphs);
+    dense_clear(&s->unique, m->unique, paragraphs);
+    dense_clear(&s->relative, m->lexical, paragraphs);
+    return status;
+}
+
+/* A float argument that is a float (an int would be converted where Python may keep it exact). */
+static int exact_float(PyObject *value, double *out)
+{
+    if (!PyFloat_Check(value)) {
+        return DEFER;
+    }
+    *out = PyFloat_AS_DOUBLE(value);
+    return DONE;
+}
+
+/* learned_related(parts, members, sections, indices, texts, gap, weights, scale, offset, least, top_k,
+ * score_half, related_type) -> list[list[Related]] | None: for every member (block, gap, section) of one
+ * gallery with its Parts, rank_learned(learned_scores(...)) with the gallery_evidence of the gallery, as
+ * align.py computes them (weights, scale, offset: load_model(); least: _least_learned_score(min_score)).
+ * None where Python would raise or meet a NaN (a zero total, score_half or best evidence, an exp out of
+ * range): align.py then runs its definition. */
+static PyObject *learned_related(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != LEARNED_ARGS) {
+        PyErr_SetString(PyExc_TypeError, "learned_related() takes 13 arguments");
+        return NULL;
+    }
+    PyObject *parts = args[0], *members = args[1], *sections = args[2], *indices = args[3], *texts = args[4];
+    PyObject *weights = args[6], *related_type = args[12];
+    if (!PyList_Check(parts) || !PyList_Check(members) || !PyList_Check(sections) || !PyList_Check(indices)
+        || !PyList_Check(texts) || !PyTuple_Check(weights) || !PyCallable_Check(related_type)) {
+        PyErr_SetString(PyExc_TypeError, "learned_related(): wrong argument types");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(parts), paragraphs = PyList_GET_SIZE(sections);
+    if (PyList_GET_SIZE(members) != count || PyList_GET_SIZE(indices) != paragraphs
+        || PyList_GET_SIZE(texts) != paragraphs || PyTuple_GET_SIZE(weights) != LEARNED_WEIGHTS) {
+        PyErr_SetString(PyExc_ValueError, "learned_related(): lists of different lengths");
+        return NULL;
+    }
+    double w[LEARNED_WEIGHTS], scale, offset, least, score_half;
+    int status = DONE;
+    for (Py_ssize_t i = 0; status == DONE && i < LEARNED_WEIGHTS; i++) {
+        status = exact_float(PyTuple_GET_ITEM(weights, i), &w[i]);
+    }
+    if (status == DONE) {
+        status = exact_float(args[7], &scale);
+    }
+    if (status == DONE) {
+        status = exact_float(args[8], &offset);
+    }
+    if (status == DONE) {
+        status = exact_float(args[9], &least);
+    }
+    if (status == DONE) {
+        status = exact_float(args[11], &score_half);
+    }
+    Py_ssize_t gap = -1, top_k = 0;
+    if (status == DONE && PyLong_Check(args[5]) && PyLong_Check(args[10])) {
+        gap = PyLong_AsSsize_t(args[5]);
+        top_k = gap == -1 && PyErr_Occurred() ? -1 : PyLong_AsSsize_t(args[10]);
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            status = DEFER;
+        }
+    }
+    else {
+        status = DEFER;
+    }
+    if (status == DEFER) {
+        Py_RETURN_NONE;
+    }
+    MemberParts *m = PyMem_Calloc((size_t)(count > 0 ? count : 1), sizeof(MemberParts));
+    if (m == NULL) {
+        return PyErr_NoMemory();
+    }
+    Scratch s;
+    if (scratch_alloc(&s, paragraphs) != DONE) {
+        PyMem_Free(m);
+        return NULL;
+    }
+    Py_ssize_t with_evidence = 0;
+    for (Py_ssize_t j = 0; status == DONE && j < count; j++) {
+        status = member_parts(PyList_GET_ITEM(parts, j), &m[j]);
+        if (status == DONE && PyDict_GET_SIZE(m[j].lexical) > 0) {
+            with_evidence++;
+        }
+    }
+    /* gallery_evidence: sums of the relative evidence of the members with evidence, in member order. */
+    Py_ssize_t others = count >= 2 && with_evidence >= 2 ? with_evidence - 1 : 0, summed = 0;
+    for (Py_ssize_t j = 0; status == DONE && others > 0 && j < count; j++) {
+        Py_ssize_t matched = PyDict_GET_SIZE(m[j].lexical);
+        if (matched == 0) {
+            continue;
+        }
+        double top = 0.0;
+        status = dense_load(&s.bonus, m[j].bonus, paragraphs);
+        if (status == DONE) {
+            status = member_evidence(&m[j], &s.bonus, paragraphs, s.evidence, s.ordinals, &top);
+        }
+        dense_clear(&s.bonus, m[j].bonus, paragraphs);
+        for (Py_ssize_t i = 0; status == DONE && i < matched; i++) {
+            Py_ssize_t o = s.ordinals[i];
+            double v = s.evidence[i] / top;
+            if (!s.summed[o]) {
+                s.summed[o] = 1;
+                s.summed_order[summed++] = o;
+                s.sums[o] = 0.0 + v;
+            }
+            else {
+                s.sums[o] = s.sums[o] + v;
+            }
+        }
+    }
+    PyObject *result = status == DONE ? PyList_New(count) : NULL;
+    if (status == DONE && result == NULL) {
+        status = FAILED;
+    }
+    for (Py_ssize_t j = 0; status == DONE && j < count; j++) {
+        PyObject *member = PyList_GET_ITEM(members, j), *related;
+        Py_ssize_t section = -1;
+        if (!PyTuple_Check(member) || PyTuple_GET_SIZE(member) != 3 || !PyLong_Check(PyTuple_GET_ITEM(member, 2))) {
+            status = DEFER;
+            break;
+        }
+        section = PyLong_AsSsize_t(PyTuple_GET_ITEM(member, 2));
+        if (section == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            status = DEFER;
+            break;
+        }
+        status = rank_member(&m[j], &s, summed, others, w, gap, section, sections, scale, offset, least, top_k,
+                             score_half, indices, texts, related_type, &related);
+        if (status == DONE) {
+            PyList_SET_ITEM(result, j, related);
+        }
+    }
+    scratch_release(&s);
+    PyMem_Free(m);
+    if (status == DONE) {
+        return result;
+    }
+    Py_XDECREF(result);
+    if (status == DEFER) {
+        Py_RETURN_NONE;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------------
  * The module
  */
 
@@ -1849,6 +2472,10 @@ static PyMethodDef methods[] = {
     {"window_pieces", (PyCFunction)(void (*)(void))window_pieces, METH_FASTCALL,
      "window_pieces(texts, lengths, joined, starts, gap, left) -> list[str]\n\n"
      "The pieces of align.context_window after the title, for a body over the budget."},
+    {"learned_related", (PyCFunction)(void (*)(void))learned_related, METH_FASTCALL,
+     "learned_related(parts, members, sections, indices, texts, gap, weights, scale, offset, least, top_k, "
+     "score_half, related_type) -> list[list[Related]] | None\n\n"
+     "align.rank_learned(learned_scores(...)) of every member of a gallery, with its gallery_evidence."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1871,8 +2498,10 @@ PyMODINIT_FUNC PyInit__align_speedups(void)
     str_body = PyUnicode_InternFromString("body");
     str_subheading = PyUnicode_InternFromString("subheading");
     str_newline = PyUnicode_InternFromString("\n");
+    str_round = PyUnicode_InternFromString("__round__");
+    int_six = PyLong_FromLong(6);
     if (str_label == NULL || str_index == NULL || str_text == NULL || str_body == NULL || str_subheading == NULL
-        || str_newline == NULL) {
+        || str_newline == NULL || str_round == NULL || int_six == NULL) {
         return NULL;
     }
     return PyModule_Create(&align_speedups_module);

@@ -18,8 +18,10 @@ numpy; the stemmer and the caption-word analysis are memoised, and the slow cred
 captions that can hold a credit. That is the definition; ``_align_speedups.c`` computes the same in C
 (the body's layout and lower-casing, the caption queries, the stem look-ups in one pass over the body's
 words, the BM25 evidence, the window's slices), giving the same records bit for bit
-(tests/test_align_speedups.py); ``CAPTIONSET_PURE_PYTHON=1`` keeps to the Python. The learned ranker
-and the gallery evidence stay in Python.
+(tests/test_align_speedups.py); ``CAPTIONSET_PURE_PYTHON=1`` keeps to the Python. So does the learned
+ranker of a gallery (``gallery_evidence``, ``learned_scores`` and ``rank_learned`` in one call, the same
+floating-point operations in the same order, with the C library's ``log1p`` and ``exp`` that ``math``
+calls); where Python would raise or meet a NaN, the compiled call leaves the case to the Python.
 """
 
 from __future__ import annotations
@@ -1033,6 +1035,32 @@ def rank_learned(
     ]
 
 
+def learned_related(
+    body: _Body,
+    members: list[tuple[Block, int, int]],
+    parts: list[Parts],
+    gap: int,
+    options: AlignOptions = DEFAULT_ALIGN_OPTIONS,
+) -> list[list[Related]]:
+    """The related paragraphs of every caption of one gallery by the learned ranker: ``rank_learned`` of
+    ``learned_scores`` with the ``gallery_evidence`` (the definition); compiled in one call, which leaves
+    to this code whatever Python would raise on or meet a NaN in (it answers None then)."""
+    if _speedups is not None:
+        weights, scale, offset = load_model()
+        least = _least_learned_score(options.min_score)
+        found = _speedups.learned_related(
+            parts, members, body.sections, body.indices, body.texts, gap, weights, scale, offset, least,
+            options.top_k, options.score_half, Related,
+        )  # fmt: skip
+        if found is not None:
+            return found
+    shared = gallery_evidence(parts)
+    return [
+        rank_learned(body, learned_scores(body, *own, near, gap, section, options), gap, options)
+        for (_, _, section), own, near in zip(members, parts, shared, strict=True)
+    ]
+
+
 def related_paragraphs(
     body: _Body, block: Block, gap: int, options: AlignOptions = DEFAULT_ALIGN_OPTIONS
 ) -> list[Related]:
@@ -1066,18 +1094,18 @@ def matching_text(block: Block) -> tuple[str, str]:
     if block.credit and block.credit in text:
         text = text.replace(block.credit, " ")
     text = text.strip()
-    lowered = text.lower()
+    lowered = text.lower() if _speedups is None else _speedups.lower(text)  # the same string, sooner
     for hint in CREDIT_HINTS:
         if hint in lowered:  # the patterns are slow: run where they can match (a bracket, a colon, "by")
             if ("(" in text or "[" in text) and (")" in text or "]" in text):
-                text = CREDIT_BRACKET.sub("", text)
+                text = _strip_bracket_credits(text)
             if ":" in text or "by" in text:
-                text = CREDIT_MARKED.sub("", text)
+                text = _strip_marked_credit(text)
             break
     if "copyright" in lowered or "©" in text:
         text = COPYRIGHT_TAIL.sub("", text)
     if _may_end_in_credit(text):
-        text = CREDIT_TAIL.sub(r"\g<stop>", text)
+        text = _strip_credit_tail(text)
     label = ""
     if block.caption_label and text.startswith(block.caption_label):
         label, text = block.caption_label, text[len(block.caption_label) :].lstrip(" :")
@@ -1086,6 +1114,34 @@ def matching_text(block: Block) -> tuple[str, str]:
         if match:
             label, text = match.group().rstrip(" :"), text[match.end() :]
     return label, text
+
+
+def _strip_bracket_credits(text: str) -> str:
+    """``CREDIT_BRACKET.sub("", text)``, sooner: every match opens with the spaces before a bracket, so
+    the text before the first bracket's spaces is not searched (the regex tries every space of it)."""
+    opening = min(i for i in (text.find("("), text.find("["), len(text)) if i >= 0)
+    start = len(text[:opening].rstrip())
+    return text[:start] + CREDIT_BRACKET.sub("", text[start:]) if start else CREDIT_BRACKET.sub("", text)
+
+
+def _strip_marked_credit(text: str) -> str:
+    """``CREDIT_MARKED.sub("", text)``, sooner: its one match (it ends the text) holds no ``.!?`` unless
+    it is the bracketed one, which holds one closing bracket, the text's last character but spaces; so
+    the search starts after the last of those before it (a word boundary still sees the character before)."""
+    start = max(text.rfind("."), text.rfind("!"), text.rfind("?")) + 1
+    end = len(text.rstrip())
+    if end and text[end - 1] in ")]":
+        start = min(start, max(text.rfind(")", 0, end - 1), text.rfind("]", 0, end - 1)) + 1)
+    match = CREDIT_MARKED.search(text, start)
+    return text[: match.start()] + text[match.end() :] if match else text
+
+
+def _strip_credit_tail(text: str) -> str:
+    r"""``CREDIT_TAIL.sub(r"\g<stop>", text)``, sooner: its one match (it ends the text) spans at most nine
+    whitespace tokens (the stop's and eight words, each a whole token), so only those are searched."""
+    words = text.rsplit(None, 9)
+    match = CREDIT_TAIL.search(text, len(words[0]) if len(words) == 10 else 0)
+    return text[: match.start()] + match.group("stop") + text[match.end() :] if match else text
 
 
 def _may_end_in_credit(text: str) -> bool:
@@ -1210,11 +1266,7 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
         parts = [query_evidence(body, found, options) for found in queries[number : number + len(members)]]
         number += len(members)
         if learned:
-            shared = gallery_evidence(parts)
-            related = [
-                rank_learned(body, learned_scores(body, *own, near, gap, section, options), gap, options)
-                for (_, _, section), own, near in zip(members, parts, shared, strict=True)
-            ]
+            related = learned_related(body, members, parts, gap, options)
         else:
             scores = [{o: v + own[2].get(o, 0.0) for o, v in own[1].items()} for own in parts]
             smoothed = smooth_gallery(scores, options.gallery_blend)

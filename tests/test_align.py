@@ -6,10 +6,18 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from captionset import parse_article
 from captionset.align import (
+    CREDIT_BRACKET,
+    CREDIT_MARKED,
+    CREDIT_TAIL,
     AlignOptions,
+    _strip_bracket_credits,
+    _strip_credit_tail,
+    _strip_marked_credit,
     align,
     context_window,
     matching_text,
@@ -638,3 +646,25 @@ def test_letters_that_grow_when_lower_cased_do_not_shift_the_matches():
     plain = parse_article(text.replace("İ", "I").encode())
     related = align(article)[0].related
     assert [r.block_index for r in related] == [r.block_index for r in align(plain)[0].related] == [3]
+
+
+#: Pieces of captions that the credit patterns care about: brackets, stops, credit words, capitals,
+#: joiners, odd spaces and letters that match case-insensitively (ſ, ı, K).
+CREDIT_PIECES = st.sampled_from(
+    ["(", ")", "[", "]", ".", "!", "?", ":", "/", "-", "’", '"', " ", "  ", "\n", "\t", "\xa0", "\u2028",
+     "Picture", "photo", "Photo by", "by", "Credit", "credits", "image", "Getty", "AP", "pa", "file", "of",
+     "for", "the", "via", "and", "Jane", "Roe", "Example News", "x", "A.", "ſ", "ı", "İ", "K", "©", "é", "1,000",
+     "(AP Photo/Jane Roe)", "(Jane Roe / AP)", "[Picture: PA]", "(Photo: Reuters.)", ". Harbour Trust",
+     ". Jane Roe for Example News", '." Jane Roe/AP', "! O'Neil & Co.", "? Via", "Credit: Getty", "Photo by J."]
+)  # fmt: skip
+CREDIT_LISTS = st.lists(st.one_of(CREDIT_PIECES, st.text(max_size=4)), max_size=40)
+CREDIT_TEXT = st.one_of(CREDIT_LISTS.map("".join), CREDIT_LISTS.map(" ".join))
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(CREDIT_TEXT)
+def test_credit_strips_equal_the_patterns(text):
+    """The bounded searches of matching_text remove what the credit patterns' re.sub removes."""
+    assert _strip_bracket_credits(text) == CREDIT_BRACKET.sub("", text)
+    assert _strip_marked_credit(text) == CREDIT_MARKED.sub("", text)
+    assert _strip_credit_tail(text) == CREDIT_TAIL.sub(r"\g<stop>", text)

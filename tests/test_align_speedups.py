@@ -11,6 +11,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -37,6 +38,7 @@ OPTIONS = [
     ALIGN.AlignOptions(window_tokens=128, min_score=0.001, top_k=20),
     ALIGN.AlignOptions(window_tokens=3, neighbours=0, top_k=0),
     ALIGN.AlignOptions(entity_bonus=0.0, phrase_bonus=0.0, min_match=0.0, min_score=0.001, top_k=50),
+    ALIGN.AlignOptions(min_score=0.0, top_k=-2, neighbours=0),
 ]
 
 
@@ -256,6 +258,12 @@ def test_compiled_lower_and_isspace_on_every_code_point():
         assert lower("A" + char) == ("A" + char).lower(), hex(code)
     chars = [chr(code) for code in range(sys.maxunicode + 1)]
     assert counts(chars) == [len(c.split()) for c in chars]
+    # At every offset of the 16-character blocks that are read at once, between ASCII letters and spaces.
+    for code in range(sys.maxunicode + 1):
+        padded = "Ab c"[: 1 + code % 4] * (code % 11) + chr(code) + "Zz y"
+        assert lower(padded) == padded.lower(), hex(code)
+    padded = [" a\t"[code % 3] * (code % 37) + chr(code) + "x " for code in range(sys.maxunicode + 1)]
+    assert counts(padded) == [len(text.split()) for text in padded]
 
 
 @needs_compiled
@@ -298,3 +306,101 @@ def test_word_index_equals_find_next_to_a_nul():
         compiled = ALIGN._Body.of(blocks)
         compiled.look_up(["zq", "zqx"])
         assert compiled.terms == found.terms
+
+
+# --- the learned ranker (learned_related) ----------------------------------------------------------------
+
+#: Values that tie often (the ranking's tie-breaks), and others.
+VALUES = st.one_of(st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.5]), st.floats(1e-3, 60.0))
+
+
+@st.composite
+def galleries(draw):
+    """A body of paragraphs (with sections), a gallery's members (block, gap, section) with their Parts."""
+    paragraphs = draw(st.integers(1, 12))
+    sections = sorted(draw(st.lists(st.integers(0, 3), min_size=paragraphs, max_size=paragraphs)))
+    body = SimpleNamespace(
+        sections=sections,
+        indices=[2 * o + 1 for o in range(paragraphs)],
+        texts=[f"p{o}" for o in range(paragraphs)],
+    )
+    gap = draw(st.integers(0, paragraphs))
+    ordinals = st.integers(0, paragraphs - 1)
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        lexical = draw(st.dictionaries(ordinals, VALUES, max_size=paragraphs))
+        extras = [draw(st.dictionaries(ordinals, VALUES, max_size=paragraphs)) for _ in range(3)]
+        parts.append((draw(VALUES), lexical, *extras))
+    section = sections[gap] if gap < paragraphs else draw(st.integers(-1, 4))
+    members = [(None, gap, section) for _ in parts]
+    return body, members, parts, gap
+
+
+def related_bits(found: list[list]) -> list[list[tuple[int, str, str]]]:
+    """The Related records with their scores' exact bits."""
+    return [[(r.block_index, r.score.hex(), r.text) for r in member] for member in found]
+
+
+@needs_compiled
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    galleries(),
+    st.sampled_from([0.0, 0.001, 0.05, 0.5, 0.9, 1.0]),
+    st.sampled_from([-2, 0, 1, 3, 50]),
+    st.sampled_from([4.0, 0.5]),
+)
+def test_compiled_learned_ranker_equals_python(gallery, min_score, top_k, score_half):
+    """learned_related's compiled call gives gallery_evidence + learned_scores + rank_learned bit for bit:
+    ties, thresholds of 0 and 1 (every candidate, none), a negative top_k (a slice), lone members."""
+    body, members, parts, gap = gallery
+    options = ALIGN.AlignOptions(min_score=min_score, top_k=top_k, score_half=score_half)
+    weights, scale, offset = ALIGN.load_model()
+    least = ALIGN._least_learned_score(min_score)
+    compiled = ALIGN._speedups.learned_related(
+        parts, members, body.sections, body.indices, body.texts, gap, weights, scale, offset, least, top_k,
+        score_half, ALIGN.Related,
+    )  # fmt: skip
+    assert compiled is not None
+    assert related_bits(compiled) == related_bits(
+        pure(ALIGN.learned_related, body, members, parts, gap, options)
+    )
+
+
+@needs_compiled
+def test_compiled_learned_ranker_leaves_errors_to_python():
+    """Where the definition raises (a best evidence of 0 divides by zero; a score so low that exp
+    overflows: a huge bonus weighs against), the compiled call answers None and the Python code raises as it would alone."""
+    body = SimpleNamespace(sections=[0, 0], indices=[1, 2], texts=["a", "b"])
+    members = [(None, 1, 0)]
+    weights, scale, offset = ALIGN.load_model()
+    cases = [
+        ([(1.0, {0: 0.0}, {}, {}, {})], ALIGN.AlignOptions(), ZeroDivisionError),
+        ([(1.0, {0: 1.0}, {0: 1e300}, {}, {})], ALIGN.AlignOptions(min_score=0.0), OverflowError),
+    ]
+    for parts, options, error in cases:
+        least = ALIGN._least_learned_score(options.min_score)
+        args = (parts, members, body.sections, body.indices, body.texts, 1, weights, scale, offset, least)
+        assert (
+            ALIGN._speedups.learned_related(*args, options.top_k, options.score_half, ALIGN.Related) is None
+        )
+        with pytest.raises(error):
+            ALIGN.learned_related(body, members, parts, 1, options)
+        with pytest.raises(error):
+            pure(ALIGN.learned_related, body, members, parts, 1, options)
+
+
+@needs_compiled
+def test_compiled_window_cut_is_the_joined_tokens():
+    """The cut paragraph of a window is " ".join of its first tokens: the same string, of the narrowest
+    kind when the tokens left out hold the widest characters (str equality compares kinds first)."""
+    texts = ["Lead words here", "a  b\tc 😀 é", "ü x 𝐀 y", "\u3000 z \u2028 w"]
+    blocks = [Block(i, 0, len(t), t, "body") for i, t in enumerate(texts)]
+    blocks.insert(2, Block(9, 0, 3, "Cap", "photo_caption"))
+    for budget in range(12):
+        compiled = ALIGN._Body.of(blocks)
+        python = pure(ALIGN._Body.of, blocks)
+        for gap in range(len(texts) + 1):
+            window = ALIGN.context_window("T", compiled, gap, budget)
+            assert window == pure(ALIGN.context_window, "T", python, gap, budget), (budget, gap)
+    cut = ALIGN._speedups.window_pieces(["a b 😀 c", "x"], [4, 1], "a b 😀 c\n\nx", [0, 9, 12], 1, 2)
+    assert cut == ["a b"] and cut[0].isascii()
