@@ -668,3 +668,14 @@ def test_credit_strips_equal_the_patterns(text):
     assert _strip_bracket_credits(text) == CREDIT_BRACKET.sub("", text)
     assert _strip_marked_credit(text) == CREDIT_MARKED.sub("", text)
     assert _strip_credit_tail(text) == CREDIT_TAIL.sub(r"\g<stop>", text)
+
+
+def test_clear_caches_empties_the_memoised_word_analysis():
+    """Benchmarks rely on it: a pass over the same articles must not profit from an earlier one."""
+    align_module = importlib.import_module("captionset.align")
+    align(make_article(GALLERY_STORY))
+    assert align_module.stem.cache_info().currsize > 0
+    align_module.clear_caches()
+    for cached in (align_module.stem, align_module._search_keys, align_module._caption_token):
+        assert cached.cache_info().currsize == 0
+    assert align(make_article(GALLERY_STORY)) == align(make_article(GALLERY_STORY))
