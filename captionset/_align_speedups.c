@@ -18,8 +18,11 @@
  *
  * Floating-point operations are those of align.py in the same order (hatch_build.py compiles with
  * -ffp-contract=off, so no fused multiply-add changes a bit). Stems, search keys and caption words come
- * from align.stem, align._search_keys and align._caption_token themselves (passed in), so each is defined
- * once. Strings of any kind (1, 2 or 4 bytes per character) are read as such; everything runs with the
+ * from the callables passed in: align.py passes the compiled, memoised stem(word), search_keys(...) and
+ * caption_token(...) of this module, which give the strings of align.stem, align._search_keys and
+ * align._caption_token (the definitions; IRREGULAR and SUFFIX_RULES are copied below, and
+ * tests/test_align_speedups.py compares the two on every shared word, every code point and random words).
+ * Strings of any kind (1, 2 or 4 bytes per character) are read as such; everything runs with the
  * GIL held, and the module state (character tables, interned names) is written only when it loads.
  */
 #define PY_SSIZE_T_CLEAN
@@ -1298,6 +1301,7 @@ done:
 static PyObject *str_label, *str_index, *str_text, *str_body, *str_subheading, *str_newline;
 /* "__round__" and 6: round(probability, 6) of rank_learned. */
 static PyObject *str_round, *int_six;
+static PyObject *str_comma, *str_empty; /* "," and "", for caption_token and search_keys */
 
 /* A list of n ints from a C array. */
 static PyObject *int_list(const Py_ssize_t *values, Py_ssize_t n)
@@ -2453,10 +2457,340 @@ static PyObject *learned_related(PyObject *module, PyObject *const *args, Py_ssi
 }
 
 /* ---------------------------------------------------------------------------------------------------
+ * stem: align.stem (the definition), the same string for every str
+ */
+
+/* align.IRREGULAR */
+static const char *const irregular[][2] = {
+    {"men", "man"},       {"women", "woman"}, {"children", "child"}, {"people", "person"},
+    {"feet", "foot"},     {"news", "news"},   {"french", "france"},  {"dutch", "netherlands"},
+};
+
+#define IRREGULAR_COUNT ((int)(sizeof(irregular) / sizeof(irregular[0])))
+/* strlen of every irregular form, filled in when the module is made. */
+static Py_ssize_t irregular_lengths[IRREGULAR_COUNT];
+
+/* align.SUFFIX_RULES: suffix, replacement, least stem length left behind; first match wins. */
+typedef struct {
+    const char *suffix;
+    const char *replacement;
+    Py_ssize_t least;
+} SuffixRule;
+
+static const SuffixRule suffix_rules[] = {
+    {"ments", "", 4}, {"ment", "", 4},   {"nesses", "", 3}, {"ness", "", 3},    {"ingly", "", 3},
+    {"ings", "", 3},  {"ing", "", 3},    {"edly", "", 3},   {"ied", "y", 2},    {"ies", "y", 2},
+    {"ians", "", 3},  {"ian", "", 3},    {"icans", "ic", 3}, {"ican", "ic", 3}, {"eans", "e", 3},
+    {"ean", "e", 3},  {"anis", "an", 4}, {"ani", "an", 4},  {"ese", "", 4},     {"ish", "", 4},
+    {"ers", "", 5},   {"er", "", 5},     {"ed", "", 3},     {"ly", "", 4},      {"ey", "", 4},
+    {"es", "", 3},    {"s", "", 3},      {"e", "", 4},      {"ia", "", 2},      {"a", "", 3},
+    {"i", "", 4},
+};
+
+#define SUFFIX_RULE_COUNT ((int)(sizeof(suffix_rules) / sizeof(suffix_rules[0])))
+/* strlen of every suffix, and by the last character of a word the rules whose suffix ends with it, in
+ * order and closed by -1: filled in when the module is made. */
+static Py_ssize_t suffix_lengths[SUFFIX_RULE_COUNT];
+static signed char rules_by_last[128][SUFFIX_RULE_COUNT + 1];
+
+static void prepare_suffix_rules(void)
+{
+    for (int c = 0; c < 128; c++) {
+        int count = 0;
+        for (int r = 0; r < SUFFIX_RULE_COUNT; r++) {
+            size_t k = strlen(suffix_rules[r].suffix);
+            if ((unsigned char)suffix_rules[r].suffix[k - 1] == c) {
+                rules_by_last[c][count++] = (signed char)r;
+            }
+        }
+        rules_by_last[c][count] = -1;
+    }
+    for (int r = 0; r < SUFFIX_RULE_COUNT; r++) {
+        suffix_lengths[r] = (Py_ssize_t)strlen(suffix_rules[r].suffix);
+    }
+    for (int i = 0; i < IRREGULAR_COUNT; i++) {
+        irregular_lengths[i] = (Py_ssize_t)strlen(irregular[i][0]);
+    }
+}
+#define STEM_STACK 64
+
+/* Does w[0:n] end with the ASCII text s of k characters? */
+static inline int ends_with(const Py_UCS4 *w, Py_ssize_t n, const char *s, Py_ssize_t k)
+{
+    if (k > n) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (w[n - k + i] != (Py_UCS4)(unsigned char)s[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static inline int is_vowel(Py_UCS4 c)
+{
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+}
+
+static inline int is_doubled(Py_UCS4 c)
+{
+    return c == 'b' || c == 'd' || c == 'f' || c == 'g' || c == 'k' || c == 'm' || c == 'n' || c == 'p'
+           || c == 'r' || c == 't';
+}
+
+/* The stem of w[0:*n] in place (w holds the word's code points, all alphabetic): *n becomes the stem's
+ * length; returns whether a replacement was written (else the stem is a prefix of the word). */
+static int stem_chars(Py_UCS4 *w, Py_ssize_t *n)
+{
+    Py_ssize_t len = *n;
+    int replaced = 0;
+    /* The first vowel: a base (a prefix of the word) holds one when it is longer than this. Stripping
+     * and replacing only change characters after it, or leave no base that reaches it. */
+    Py_ssize_t vowel = 0;
+    while (vowel < len && !is_vowel(w[vowel])) {
+        vowel++;
+    }
+    for (int pass = 0; pass < 3; pass++) {
+        if (w[len - 1] >= 128) {
+            break; /* every suffix is ASCII */
+        }
+        const signed char *rules = rules_by_last[w[len - 1]];
+        int r = -1;
+        for (; *rules >= 0; rules++) {
+            r = *rules;
+            const SuffixRule *rule = &suffix_rules[r];
+            Py_ssize_t k = suffix_lengths[r];
+            if (!ends_with(w, len, rule->suffix, k)) {
+                continue;
+            }
+            Py_ssize_t base = len - k;
+            if (base < rule->least || vowel >= base) {
+                continue;
+            }
+            if (k <= 2 && rule->suffix[k - 1] == 's' && (k == 1 || rule->suffix[0] == 'e')) { /* "s", "es" */
+                Py_UCS4 before = w[len - 2]; /* len > base >= 3 */
+                if (before == 's' || before == 'u' || before == 'i' || before == 'a') {
+                    continue; /* NOT_PLURAL: "ss", "us", "is", "as" */
+                }
+                if (k == 2) {
+                    Py_UCS4 last = w[base - 1];
+                    if (!(last == 's' || last == 'x' || last == 'z'
+                          || ((last == 'h') && (w[base - 2] == 'c' || w[base - 2] == 's')))) {
+                        continue; /* "houses", "states": only the "s" goes, then the "e" */
+                    }
+                }
+            }
+            len = base;
+            for (const char *c = rule->replacement; *c; c++) {
+                w[len++] = (Py_UCS4)(unsigned char)*c;
+                replaced = 1;
+            }
+            if (len >= 2 && w[len - 1] == w[len - 2] && is_doubled(w[len - 1])) {
+                len--;
+            }
+            break;
+        }
+        if (*rules < 0) {
+            break; /* no rule matched */
+        }
+    }
+    *n = len;
+    return replaced;
+}
+
+/* stem(word) -> str: align.stem, the same string for every str. */
+static PyObject *stem_word(PyObject *Py_UNUSED(module), PyObject *word)
+{
+    if (!PyUnicode_Check(word)) {
+        PyErr_SetString(PyExc_TypeError, "stem(word: str)");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(word);
+    int kind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    if (n == 0) {
+        return Py_NewRef(word);
+    }
+    if (PyUnicode_IS_ASCII(word)) { /* the irregular forms are ASCII */
+        const char *chars = (const char *)data;
+        for (int i = 0; i < IRREGULAR_COUNT; i++) {
+            if (irregular_lengths[i] == n && memcmp(chars, irregular[i][0], (size_t)n) == 0) {
+                return PyUnicode_FromString(irregular[i][1]);
+            }
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if ((unsigned char)((chars[i] | 0x20) - 'a') >= 26) {
+                return Py_NewRef(word);
+            }
+        }
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (!Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, i))) {
+                return Py_NewRef(word);
+            }
+        }
+    }
+    Py_UCS4 stack[STEM_STACK];
+    Py_UCS4 *w = n <= STEM_STACK ? stack : PyMem_New(Py_UCS4, n);
+    if (w == NULL) {
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        w[i] = PyUnicode_READ(kind, data, i);
+    }
+    Py_ssize_t len = n;
+    PyObject *result;
+    if (stem_chars(w, &len)) {
+        result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, w, len);
+    } else {
+        result = len == n ? Py_NewRef(word) : PyUnicode_Substring(word, 0, len);
+    }
+    if (w != stack) {
+        PyMem_Free(w);
+    }
+    return result;
+}
+
+/* caption_token(stopwords, common_words, token) -> tuple | None: align._caption_token, the same result
+ * for every str (a caption word's stem, whether it is common, whether it opens with a digit, a capital). */
+static PyObject *caption_token(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyAnySet_Check(args[0]) || !PyAnySet_Check(args[1]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "caption_token(stopwords: frozenset, common_words: frozenset, token: str)");
+        return NULL;
+    }
+    PyObject *token = args[2];
+    Py_ssize_t n = PyUnicode_GET_LENGTH(token);
+    PyObject *word;
+    Py_ssize_t comma = -1;
+    if (PyUnicode_IS_ASCII(token)) { /* token.lower() without its commas, at once */
+        const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(token);
+        Py_ssize_t size = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            size += chars[i] != ',';
+        }
+        word = PyUnicode_New(size, 127);
+        if (word == NULL) {
+            return NULL;
+        }
+        Py_UCS1 *out = PyUnicode_1BYTE_DATA(word);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS1 c = chars[i];
+            if (c != ',') {
+                *out++ = c >= 'A' && c <= 'Z' ? (Py_UCS1)(c + ('a' - 'A')) : c;
+            }
+        }
+        n = size;
+    } else {
+        word = lower(module, token);
+        if (word == NULL) {
+            return NULL;
+        }
+        n = PyUnicode_GET_LENGTH(word);
+        comma = PyUnicode_FindChar(word, ',', 0, n, 1);
+    }
+    if (comma == -2) {
+        Py_DECREF(word);
+        return NULL;
+    }
+    if (comma >= 0) {
+        PyObject *replaced = PyUnicode_Replace(word, str_comma, str_empty, -1);
+        Py_DECREF(word);
+        if (replaced == NULL) {
+            return NULL;
+        }
+        word = replaced;
+        n = PyUnicode_GET_LENGTH(word);
+    }
+    int stop = n < 2 ? 1 : PySet_Contains(args[0], word);
+    if (stop != 0) {
+        Py_DECREF(word);
+        if (stop < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    int common = PySet_Contains(args[1], word);
+    if (common < 0) {
+        Py_DECREF(word);
+        return NULL;
+    }
+    Py_UCS4 first = PyUnicode_READ_CHAR(token, 0);
+    PyObject *stemmed = stem_word(module, word);
+    Py_DECREF(word);
+    if (stemmed == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(4, stemmed, common ? Py_True : Py_False,
+                                    Py_UNICODE_ISDIGIT(first) ? Py_True : Py_False,
+                                    Py_UNICODE_ISUPPER(first) ? Py_True : Py_False);
+    Py_DECREF(stemmed);
+    return result;
+}
+
+/* search_keys(irregular_forms, term) -> tuple[str, ...]: align._search_keys, the same keys for every str
+ * (the stem without a final "y" when longer than three, its irregular forms, a long number with commas). */
+static PyObject *search_keys(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "search_keys(irregular_forms: dict, term: str)");
+        return NULL;
+    }
+    PyObject *term = args[1];
+    Py_ssize_t n = PyUnicode_GET_LENGTH(term);
+    int kind = PyUnicode_KIND(term);
+    const void *data = PyUnicode_DATA(term);
+    PyObject *forms = PyDict_GetItemWithError(args[0], term); /* borrowed */
+    if (forms == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (forms != NULL && !PyTuple_Check(forms)) {
+        PyErr_SetString(PyExc_TypeError, "irregular forms are a tuple");
+        return NULL;
+    }
+    Py_ssize_t count = forms == NULL ? 0 : PyTuple_GET_SIZE(forms);
+    int decimal = n > 3;
+    for (Py_ssize_t i = 0; i < n && decimal; i++) {
+        decimal = Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, i));
+    }
+    PyObject *result = PyTuple_New(1 + count + decimal);
+    if (result == NULL) {
+        return NULL;
+    }
+    PyObject *first = n > 3 && PyUnicode_READ(kind, data, n - 1) == 'y' ? PyUnicode_Substring(term, 0, n - 1)
+                                                                         : Py_NewRef(term);
+    if (first == NULL) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, first);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyTuple_SET_ITEM(result, 1 + i, Py_NewRef(PyTuple_GET_ITEM(forms, i)));
+    }
+    if (decimal) {
+        PyObject *number = PyLong_FromUnicodeObject(term, 10);
+        PyObject *written = number == NULL ? NULL : PyObject_Format(number, str_comma);
+        Py_XDECREF(number);
+        if (written == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(result, 1 + count, written);
+    }
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------------
  * The module
  */
 
 static PyMethodDef methods[] = {
+    {"stem", stem_word, METH_O, "stem(word) -> str\n\nalign.stem: the same string for every str."},
+    {"caption_token", (PyCFunction)(void (*)(void))caption_token, METH_FASTCALL,
+     "caption_token(stopwords, common_words, token) -> tuple | None\n\nalign._caption_token of a token."},
+    {"search_keys", (PyCFunction)(void (*)(void))search_keys, METH_FASTCALL,
+     "search_keys(irregular_forms, term) -> tuple[str, ...]\n\nalign._search_keys of a term."},
     {"lower", lower, METH_O, "lower(text) -> str\n\ntext.lower(), sooner when only ASCII letters have a case."},
     {"token_counts", token_counts, METH_O, "token_counts(texts) -> list[int]\n\nlen(text.split()) of each."},
     {"look_up", (PyCFunction)(void (*)(void))look_up, METH_FASTCALL,
@@ -2492,6 +2826,7 @@ PyMODINIT_FUNC PyInit__align_speedups(void)
     for (Py_UCS4 c = 0; c < BMP_SIZE; c++) {
         bmp_class[c] = (unsigned char)char_class(c);
     }
+    prepare_suffix_rules();
     str_label = PyUnicode_InternFromString("label");
     str_index = PyUnicode_InternFromString("index");
     str_text = PyUnicode_InternFromString("text");
@@ -2500,6 +2835,11 @@ PyMODINIT_FUNC PyInit__align_speedups(void)
     str_newline = PyUnicode_InternFromString("\n");
     str_round = PyUnicode_InternFromString("__round__");
     int_six = PyLong_FromLong(6);
+    str_comma = PyUnicode_InternFromString(",");
+    str_empty = PyUnicode_New(0, 0);
+    if (str_comma == NULL || str_empty == NULL) {
+        return NULL;
+    }
     if (str_label == NULL || str_index == NULL || str_text == NULL || str_body == NULL || str_subheading == NULL
         || str_newline == NULL || str_round == NULL || int_six == NULL) {
         return NULL;

@@ -404,3 +404,143 @@ def test_compiled_window_cut_is_the_joined_tokens():
             assert window == pure(ALIGN.context_window, "T", python, gap, budget), (budget, gap)
     cut = ALIGN._speedups.window_pieces(["a b 😀 c", "x"], [4, 1], "a b 😀 c\n\nx", [0, 9, 12], 1, 2)
     assert cut == ["a b"] and cut[0].isascii()
+
+
+# --- the compiled word analysis (stem, search keys, caption words) ----------------------------------------
+
+
+def python_stem(word: str) -> str:
+    """``align.stem`` without its cache (the definition)."""
+    return ALIGN.stem.__wrapped__(word)
+
+
+def python_caption_token(token: str) -> tuple[str, bool, bool, bool] | None:
+    return ALIGN._caption_token.__wrapped__(token)
+
+
+def python_search_keys(term: str) -> tuple[str, ...]:
+    return ALIGN._search_keys.__wrapped__(term)
+
+
+def assert_same_word_analysis(word: str) -> None:
+    compiled = ALIGN._speedups
+    assert compiled.stem(word) == python_stem(word), word
+    assert type(compiled.stem(word)) is str
+    assert compiled.caption_token(ALIGN.STOPWORDS, ALIGN.COMMON_WORDS, word) == python_caption_token(word), (
+        word
+    )
+    assert compiled.search_keys(ALIGN.IRREGULAR_FORMS, word) == python_search_keys(word), word
+
+
+def corpus_words(root: Path) -> set[str]:
+    """Every whitespace token, word and lower-cased word of the shared articles."""
+    words: set[str] = set()
+    for path in sorted(root.glob("*/text/*.txt")):
+        text = path.read_text("utf-8", "surrogatepass")
+        for found in (text.split(), ALIGN.WORD.findall(text), ALIGN.WORD.findall(text.lower())):
+            words.update(found)
+        words.update(ALIGN.CAPTION_WORD.findall(text))
+    return words
+
+
+@needs_compiled
+@pytest.mark.shared
+def test_compiled_word_analysis_on_every_shared_word(shared_dir):
+    words = corpus_words(shared_dir / "corpus")
+    assert len(words) > 10_000
+    for word in words:
+        assert_same_word_analysis(word)
+        if not word.isdecimal() or len(word) < 50:  # int() of thousands of digits is slow
+            assert_same_word_analysis(word + "s")
+
+
+#: Endings the stemmer looks at: its suffixes, the endings that keep a plural, doubled consonants.
+ENDINGS = sorted(
+    {suffix for suffix, _, _ in ALIGN.SUFFIX_RULES}
+    | set(ALIGN.NOT_PLURAL)
+    | set(ALIGN.DOUBLED)
+    | {"ches", "shes", "xes", "zes", "sses", "ies", "ied", "y", "ys", "yes", "ly", "ingly", "edly"}
+)
+#: Letters that take rare branches: vowels and not (y is a vowel), capitals that str.lower changes in
+#: length or not at all, titlecase, final sigma, a letter beyond 16 bits, digits of other scripts.
+LETTERS = st.sampled_from(
+    [
+        *"aeiouybcdfghklmnprstvwxzAEIOUYSBT",
+        *("İ", "ß", "Σ", "ς", "ǅ", "é", "É", "ı", "ſ", "K", "ﬀ", "𝐀", "ǈ", "ⅷ", "Ⅷ", "ª", "ʰ"),
+        *"0123456789٣٤²³¹½'’-,_ \t\x00",
+    ]
+)
+WORDISH = st.builds(
+    lambda head, ending, tail: head + ending + tail,
+    st.text(LETTERS, max_size=12),
+    st.sampled_from(ENDINGS),
+    st.sampled_from(["", "", "", "s", "es", "S", "'s", "’", "1"]),
+)
+WORDS = st.one_of(
+    WORDISH,
+    st.text(LETTERS, max_size=20),
+    st.text(max_size=20),  # arbitrary unicode
+    st.text(st.one_of(LETTERS, st.integers(0xD800, 0xDFFF).map(chr)), max_size=8),  # lone surrogates
+    st.sampled_from(sorted(ALIGN.IRREGULAR) + sorted(ALIGN.IRREGULAR.values())),
+    st.builds(
+        lambda word, change: change(word),
+        st.sampled_from(sorted(ALIGN.IRREGULAR)),
+        st.sampled_from([str.upper, str.title, lambda w: w + "s", lambda w: w[:-1], lambda w: "x" + w]),
+    ),
+    st.text(st.sampled_from("0123456789٣٤²"), min_size=1, max_size=30),
+    st.builds(
+        lambda head, n, ending: head * n + ending,
+        st.text(LETTERS, min_size=1, max_size=3),
+        st.integers(20, 120),
+        st.sampled_from(ENDINGS),
+    ),  # a word longer than the stack buffer
+)
+
+
+@needs_compiled
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(WORDS)
+def test_compiled_word_analysis_equals_python(word):
+    assert_same_word_analysis(word)
+    assert_same_word_analysis(word.lower())
+    assert_same_word_analysis(word.upper())
+
+
+@needs_compiled
+def test_compiled_word_analysis_on_every_character_and_rule():
+    """Every code point alone and in a word before every ending; every rule at every least length."""
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        assert_same_word_analysis(char)
+        assert_same_word_analysis("ab" + char + "ers")
+        assert_same_word_analysis(char + "tories")
+    for suffix, replacement, least in ALIGN.SUFFIX_RULES:
+        for size in range(least + 3):
+            for head in ("b" * size, "a" * size, "b" * (size - 1) + "a", "a" + "t" * (size - 1), "xs" * size):
+                for word in (head + suffix, head + suffix + suffix, head + replacement + suffix):
+                    assert_same_word_analysis(word)
+    for word in ALIGN.IRREGULAR:
+        assert ALIGN._speedups.stem(word) == ALIGN.IRREGULAR[word]
+
+
+@needs_compiled
+def test_compiled_word_analysis_rejects_other_types():
+    compiled = ALIGN._speedups
+    with pytest.raises(TypeError):
+        compiled.stem(b"bombs")
+    with pytest.raises(TypeError):
+        compiled.caption_token(ALIGN.STOPWORDS, ALIGN.COMMON_WORDS, 5)
+    with pytest.raises(TypeError):
+        compiled.search_keys(ALIGN.IRREGULAR_FORMS)
+    with pytest.raises(ValueError):  # int() refuses as many digits, as _search_keys does
+        compiled.search_keys(ALIGN.IRREGULAR_FORMS, "1" * 5000)
+    with pytest.raises(ValueError):
+        python_search_keys("1" * 5000)
+
+
+def test_clear_caches_empties_the_compiled_caches_too():
+    ALIGN.query("Bombs hit Turkish harbours", "Devastation")
+    ALIGN.clear_caches()
+    for cached in (ALIGN.stem, ALIGN._caption_token, ALIGN._compiled_stem, ALIGN._compiled_caption_token):
+        if cached is not None:
+            assert cached.cache_info().currsize == 0
