@@ -36,30 +36,16 @@ from functools import lru_cache, partial
 from itertools import accumulate, chain
 from operator import sub
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
-from .classify.compiled import pure_python_requested
+from .classify.compiled import import_extension
 from .ids import stable_hash
 from .model import CAPTION_LABELS, Article, Block, Caption, Related
 
-
-def import_speedups() -> ModuleType | None:
-    """The compiled evidence layer (``_align_speedups.c``), or None when it was not built or the
-    pure-Python path is asked for (``CAPTIONSET_PURE_PYTHON=1``): both give the same records."""
-    if pure_python_requested():
-        return None
-    try:
-        from . import _align_speedups
-    except ImportError:
-        return None
-    return _align_speedups
-
-
 #: The compiled evidence layer, or None for the pure-Python path (the definition; the tests set it to
 #: None to compare the two).
-_speedups = import_speedups()
+_speedups = import_extension("captionset._align_speedups")
 
 
 @dataclass(frozen=True, slots=True)

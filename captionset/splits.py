@@ -14,11 +14,10 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import ModuleType
 
 import numpy as np
 
-from .classify.compiled import pure_python_requested
+from .classify.compiled import import_extension
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test")
 DEFAULT_RATIOS: tuple[float, ...] = (0.8, 0.1, 0.1)
@@ -50,19 +49,9 @@ _PERM_A_BYTES = _PERM_A.astype("<u8").tobytes()
 _PERM_B_BYTES = _PERM_B.astype("<u8").tobytes()
 
 
-def _import_speedups() -> ModuleType | None:
-    """The compiled signatures (captionset/_build_speedups.c), or None: not built, or
-    ``CAPTIONSET_PURE_PYTHON=1`` asks for the numpy path (which gives the same bytes, ~10x slower)."""
-    if pure_python_requested():
-        return None
-    try:
-        from . import _build_speedups
-    except ImportError:
-        return None
-    return _build_speedups
-
-
-_speedups = _import_speedups()
+#: The compiled signatures (captionset/_build_speedups.c), or None for the numpy path (which gives the
+#: same bytes, ~10x slower; ``CAPTIONSET_PURE_PYTHON=1`` asks for it).
+_speedups = import_extension("captionset._build_speedups")
 #: Whether body_signatures runs the compiled code (tests and CI check it).
 COMPILED = _speedups is not None
 

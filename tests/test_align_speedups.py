@@ -6,14 +6,13 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
-import os
-import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from compiled_checks import CI, pure_python_output
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +22,6 @@ from captionset.model import Article, Block
 #: The module, not the function the package exports under the same name.
 ALIGN = importlib.import_module("captionset.align")
 ROOT = Path(__file__).resolve().parent.parent
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 needs_compiled = pytest.mark.skipif(
     ALIGN._speedups is None, reason="the C extension is not built (python hatch_build.py compiles it)"
@@ -83,9 +81,7 @@ def test_ci_loads_the_extension():
 
 def test_pure_python_switch_turns_the_extension_off():
     code = "import importlib; print(importlib.import_module('captionset.align')._speedups)"
-    env = dict(os.environ, CAPTIONSET_PURE_PYTHON="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "None"
+    assert pure_python_output(code) == "None"
 
 
 def _gold_article():

@@ -4,15 +4,12 @@ byte: on random text (hypothesis), on real article bodies, and at the edges (sho
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
-import os
 import re
-import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
+from compiled_checks import CI, assert_wheel_extension, pure_python_output
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +23,6 @@ from captionset.splits import (
     body_signatures_compiled,
     body_signatures_python,
 )
-
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 needs_compiled = pytest.mark.skipif(
     not splits.COMPILED, reason="the C extension is not built (pip install -e . compiles it)"
@@ -75,19 +70,12 @@ def test_ci_runs_the_extension_the_wheel_built():
     if not CI:
         pytest.skip("CI only: a developer's checkout may run without the extension")
     assert splits.COMPILED, "the compiled signatures are not in use"
-    files = importlib.metadata.files("captionset") or []
-    installed = [f for f in files if f.name.startswith("_build_speedups.")]
-    assert installed, "the installed captionset wheel carries no compiled _build_speedups"
-    loaded = Path(splits._speedups.__file__).resolve()
-    assert loaded == Path(installed[0].locate()).resolve()
-    assert loaded.name == "_build_speedups" + sysconfig.get_config_var("EXT_SUFFIX")
+    assert_wheel_extension(splits._speedups, "_build_speedups")
 
 
 def test_pure_python_switch_turns_the_extension_off():
     code = "from captionset import splits; print(splits.COMPILED)"
-    env = dict(os.environ, CAPTIONSET_PURE_PYTHON="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert pure_python_output(code) == "False"
 
 
 def test_signatures_keep_their_pinned_values():

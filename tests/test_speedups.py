@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import os
-import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 import numpy as np
 import pytest
+from compiled_checks import CI, assert_wheel_extension, pure_python_output
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +14,6 @@ from captionset.classify import features
 from captionset.corpus import default_corpus_dir
 from captionset.segment import segment
 from captionset.text import to_text
-
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 needs_compiled = pytest.mark.skipif(
     not features.COMPILED, reason="the C extension is not built (pip install -e . compiles it)"
@@ -51,18 +45,12 @@ def test_ci_runs_the_extension_the_wheel_built():
     if not CI:
         pytest.skip("CI only: a developer's checkout may run without the extension")
     assert features.COMPILED, "the compiled features are not in use"
-    installed = [f for f in importlib.metadata.files("captionset") or [] if f.name.startswith("_speedups.")]
-    assert installed, "the installed captionset wheel carries no compiled extension"
-    loaded = Path(features._speedups.__file__).resolve()
-    assert loaded == Path(installed[0].locate()).resolve()
-    assert loaded.name == "_speedups" + sysconfig.get_config_var("EXT_SUFFIX")
+    assert_wheel_extension(features._speedups, "_speedups")
 
 
 def test_pure_python_switch_turns_the_extension_off():
     code = "from captionset.classify import features; print(features.COMPILED)"
-    env = dict(os.environ, CAPTIONSET_PURE_PYTHON="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert pure_python_output(code) == "False"
 
 
 @needs_compiled

@@ -7,10 +7,7 @@ import contextlib
 import functools
 import json
 import math
-import os
 import pickle
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from compiled_checks import CI, pure_python_output
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,8 +28,6 @@ from captionset.classify.trees import (
     export_sklearn,
     softmax,
 )
-
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture
@@ -739,9 +735,7 @@ def test_bad_blend_inputs(compiled):
 
 def test_pure_python_switch_turns_the_compiled_trees_off():
     code = "from captionset.classify import trees; print(trees.COMPILED)"
-    env = dict(os.environ, CAPTIONSET_PURE_PYTHON="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert pure_python_output(code) == "False"
 
 
 def test_ci_scores_trees_compiled():
