@@ -31,7 +31,7 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from itertools import accumulate, chain
 from operator import sub
@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .classify.compiled import import_extension
+from .classify.signals import labels_a_sentence
 from .ids import stable_hash
 from .model import CAPTION_LABELS, Article, Block, Caption, Related
 
@@ -121,6 +122,9 @@ CREDIT_TAIL = re.compile(
 )
 #: The lower-case words CREDIT_TAIL lets into a credit ("Jane Roe for Example News").
 CREDIT_TAIL_JOINERS = frozenset(("of", "for", "the", "via", "and", "/", "-"))
+# A paragraph that only points to another story ("READ MORE: ...", "Related: ...", "See also: ..."):
+# furniture set among the story's paragraphs, never the text a picture illustrates (not a related one).
+RELATED_LINK = re.compile(r"\s*(?i:read\s+more|more|related|see\s+also|also\s+read|read\s+also)\s*[:|»>]")
 # The end of a caption's first sentence (a full stop before a space and a capital or the end).
 SENTENCE_END = re.compile(r"[.!?][\"'’”)]?\s+(?=[A-Z])")
 # A word (letters and digits); in captions a number grouped by thousands ("150,000") is one word.
@@ -1148,7 +1152,9 @@ def _strip_marked_credit(text: str) -> str:
     if end and text[end - 1] in ")]":
         start = min(start, max(text.rfind(")", 0, end - 1), text.rfind("]", 0, end - 1)) + 1)
     match = CREDIT_MARKED.search(text, start)
-    return text[: match.start()] + text[match.end() :] if match else text
+    if match is None or labels_a_sentence(match.group()):  # "Image: <the caption>" is no credit
+        return text
+    return text[: match.start()] + text[match.end() :]
 
 
 def _strip_credit_tail(text: str) -> str:
@@ -1237,6 +1243,11 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
     return "\n\n".join(pieces)
 
 
+def _without(related: list[Related], links: set[int], top_k: int) -> list[Related]:
+    """The top-k related paragraphs that are not related-story links."""
+    return [found for found in related if found.block_index not in links][:top_k]
+
+
 def _galleries(body: _Body) -> list[list[tuple[Block, int, int]]]:
     """The article's captions (block, gap, section) grouped into galleries: captions with no paragraph
     between them (the same gap) are one gallery."""
@@ -1272,6 +1283,8 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     queries = [query(text, label) for label, text in map(matching_text, (c[0] for c in body.captions))]
     if indices:
         body.look_up(*(found.terms for found in queries))
+    links = {body.indices[o] for o, text in enumerate(body.texts) if RELATED_LINK.match(text)}
+    ranking = replace(options, top_k=options.top_k + len(links)) if links else options
     number = 0
     for gallery_id, members in enumerate(_galleries(body)):
         gap = members[0][1]
@@ -1281,14 +1294,16 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
         parts = [query_evidence(body, found, options) for found in queries[number : number + len(members)]]
         number += len(members)
         if learned:
-            related = learned_related(body, members, parts, gap, options)
+            related = learned_related(body, members, parts, gap, ranking)
         else:
             scores = [{o: v + own[2].get(o, 0.0) for o, v in own[1].items()} for own in parts]
             smoothed = smooth_gallery(scores, options.gallery_blend)
             related = [
-                rank(body, values, gap, section, options)
+                rank(body, values, gap, section, ranking)
                 for (_, _, section), values in zip(members, smoothed, strict=True)
             ]
+        if links:  # ranked with room for them, then left out
+            related = [_without(found, links, options.top_k) for found in related]
         for (block, _, section), found in zip(members, related, strict=True):
             if section and section not in section_texts:
                 first = headings[section - 1][1]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from captionset.align import (
     smooth_gallery,
     stem,
 )
+from captionset.classify.signals import labels_a_sentence
 from captionset.ids import stable_hash
 from captionset.model import Article, Block
 from captionset.views import block_rows
@@ -148,6 +151,45 @@ def test_label_prefix_and_credit_are_not_matched_as_caption_words():
         0, 0, 0, "The road to the launch site from Porthaven. Jane Roe for Example News", "photo_caption"
     )
     assert "Jane Roe" not in matching_text(tail)[1]
+
+
+def test_a_caption_labelled_image_keeps_its_words():
+    article = make_article(
+        [
+            ("title", "Rowing club names new coach"),
+            ("photo_caption", "Image: Ana Lopes has signed a contract to coach the Porthaven rowing club"),
+            ("body", "The club's members met on Tuesday to vote on next season's fees."),
+            ("body", "Ana Lopes signed a three-year contract to coach the Porthaven rowing club."),
+        ]
+    )
+    assert "Ana Lopes" in matching_text(article.blocks[1])[1]
+    (caption,) = align(article)
+    assert caption.related and caption.related[0].block_index == 3
+
+
+def test_related_story_links_are_never_related(monkeypatch):
+    """ "READ MORE: <headline>" paragraphs point to other stories: left out, and top-k is still filled."""
+    story = [
+        ("title", "Harbour ferries stop after storm"),
+        ("body", "READ MORE: Ferries wait at the closed Porthaven harbour after the storm"),
+        ("photo_caption", "Ferries wait at the closed Porthaven harbour after the storm"),
+        ("body", "Related: Porthaven harbour storm damage in pictures"),
+        ("body", "The storm damaged the harbour wall, and ferries from Porthaven stopped on Monday."),
+        ("body", "Engineers will inspect the harbour wall this week."),
+        ("body", "Ferries are expected to run again next month, the operator said."),
+        ("body", "More: ferries, harbour and storm updates from Porthaven"),
+    ]
+    (caption,) = align(make_article(story))
+    found = [r.block_index for r in caption.related]
+    assert found and not {1, 3, 7} & set(found)
+    (best,) = align(make_article(story), AlignOptions(top_k=1))
+    assert [r.block_index for r in best.related] == found[:1]
+    (rules,) = align(make_article(story), AlignOptions(ranker="rules"))
+    assert rules.related and not {1, 3, 7} & {r.block_index for r in rules.related}
+    assert caption.context_after == [3]  # still body paragraphs for the positional context
+    monkeypatch.setattr(importlib.import_module("captionset.align"), "RELATED_LINK", re.compile(r"(?!)"))
+    (unfiltered,) = align(make_article(story), AlignOptions(top_k=1))
+    assert [r.block_index for r in unfiltered.related] == [1]  # without the rule, the link ranks first
 
 
 @pytest.mark.parametrize(
@@ -666,7 +708,8 @@ CREDIT_TEXT = st.one_of(CREDIT_LISTS.map("".join), CREDIT_LISTS.map(" ".join))
 def test_credit_strips_equal_the_patterns(text):
     """The bounded searches of matching_text remove what the credit patterns' re.sub removes."""
     assert _strip_bracket_credits(text) == CREDIT_BRACKET.sub("", text)
-    assert _strip_marked_credit(text) == CREDIT_MARKED.sub("", text)
+    unless_a_sentence = lambda match: match.group() if labels_a_sentence(match.group()) else ""  # noqa: E731
+    assert _strip_marked_credit(text) == CREDIT_MARKED.sub(unless_a_sentence, text)
     assert _strip_credit_tail(text) == CREDIT_TAIL.sub(r"\g<stop>", text)
 
 

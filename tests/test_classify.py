@@ -80,6 +80,23 @@ def test_running_text_has_no_credit(text):
     assert caption_fields(text)[1] is None
 
 
+@pytest.mark.parametrize(
+    ("text", "credit"),
+    [
+        ("Image: Ana Lopes has signed a contract to coach the city's rowing club", None),
+        ("Photo: The new bridge opens to traffic after two years of works", None),
+        ("Image: Ana Lopes via Unsplash", "Ana Lopes via Unsplash"),
+        ("Photo: Dan Moyo, AP", "Dan Moyo, AP"),
+        ("Image Credits: Example Labs", "Example Labs"),
+        ("Photo: courtesy of the city parks department", "courtesy of the city parks department"),
+        ("Photo by the staff of the city council museum", "the staff of the city council museum"),
+    ],
+)
+def test_a_credit_word_before_a_sentence_labels_the_caption(text, credit):
+    """ "Image: <the caption>" is a caption labelled by a credit word, not a credit that is the whole block."""
+    assert caption_fields(text)[1] == credit
+
+
 def test_credit_only_blocks_are_recognised():
     assert signals.is_credit_only("(Image: Getty)")
     assert signals.is_credit_only("Getty Images")
@@ -409,6 +426,8 @@ def _credit_match_every_pattern(text):
             credit = match.group("credit").strip(" \t\n\xa0.,;|—–-")
             if kind not in ("bracket_name", "agency"):
                 credit = signals.CREDIT_LEAD.sub("", credit).strip() or credit
+            if kind == "word" and signals.labels_a_sentence(match.group("credit")):
+                continue
             if credit:
                 return kind, credit, offset + match.start("credit")
     return None
