@@ -668,9 +668,9 @@ def test_heldout_set_accuracy_floors(dev_dir):
         ("dev", g["article"]) for g in evaluation.load_gold()
     }  # no article of the fitted set
     report = evaluation.evaluate(dev_dir, heldout, with_parser=False)["gold"]
-    # Floors: measured (0.633 / 0.867 on gold labels, 98 captions) minus 0.05.
-    assert report["top1"] >= 0.58
-    assert report["top3"] >= 0.81
+    # Floors: measured (0.663 / 0.908 on gold labels, 98 captions) minus 0.05.
+    assert report["top1"] >= 0.61
+    assert report["top3"] >= 0.85
     assert report["top1"] > report["proximity_top1"] + 0.2
     assert report["top3"] > report["proximity_top3"] + 0.2
 
