@@ -124,7 +124,8 @@ CREDIT_TAIL = re.compile(
 CREDIT_TAIL_JOINERS = frozenset(("of", "for", "the", "via", "and", "/", "-"))
 # A paragraph that only points to another story ("READ MORE: ...", "Related: ...", "See also: ..."):
 # furniture set among the story's paragraphs, never the text a picture illustrates (not a related one).
-RELATED_LINK = re.compile(r"\s*(?i:read\s+more|more|related|see\s+also|also\s+read|read\s+also)\s*[:|»>]")
+# Searched in the lower-cased body, where a newline opens every paragraph (one scan per article).
+RELATED_LINK = re.compile(r"\n(?:read\s+more|more|related|see\s+also|also\s+read|read\s+also)\s*[:|»>]")
 # The end of a caption's first sentence (a full stop before a space and a capital or the end).
 SENTENCE_END = re.compile(r"[.!?][\"'’”)]?\s+(?=[A-Z])")
 # A word (letters and digits); in captions a number grouped by thousands ("150,000") is one word.
@@ -1243,6 +1244,17 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
     return "\n\n".join(pieces)
 
 
+def _related_links(body: _Body) -> set[int]:
+    """Block indices of the paragraphs that are related-story links."""
+    found = set()
+    starts = body.starts
+    for match in RELATED_LINK.finditer(body.hay):
+        ordinal = bisect_left(starts, match.start() + 1)
+        if ordinal < len(starts) and starts[ordinal] == match.start() + 1:  # a paragraph's opening
+            found.add(body.indices[ordinal])
+    return found
+
+
 def _without(related: list[Related], links: set[int], top_k: int) -> list[Related]:
     """The top-k related paragraphs that are not related-story links."""
     return [found for found in related if found.block_index not in links][:top_k]
@@ -1283,7 +1295,7 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     queries = [query(text, label) for label, text in map(matching_text, (c[0] for c in body.captions))]
     if indices:
         body.look_up(*(found.terms for found in queries))
-    links = {body.indices[o] for o, text in enumerate(body.texts) if RELATED_LINK.match(text)}
+    links = _related_links(body)
     ranking = replace(options, top_k=options.top_k + len(links)) if links else options
     number = 0
     for gallery_id, members in enumerate(_galleries(body)):
