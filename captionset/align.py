@@ -122,10 +122,14 @@ CREDIT_TAIL = re.compile(
 )
 #: The lower-case words CREDIT_TAIL lets into a credit ("Jane Roe for Example News").
 CREDIT_TAIL_JOINERS = frozenset(("of", "for", "the", "via", "and", "/", "-"))
-# A paragraph that only points to another story ("READ MORE: ...", "Related: ...", "See also: ..."):
+# A paragraph that points away from the story: a related-story link ("READ MORE: ...", "Related: ...",
+# "See also: ...") or a call to action ("CLICK HERE TO GET THE APP", "Sign up for our newsletter"): page
 # furniture set among the story's paragraphs, never the text a picture illustrates (not a related one).
 # Searched in the lower-cased body, where a newline opens every paragraph (one scan per article).
-RELATED_LINK = re.compile(r"\n(?:read\s+more|more|related|see\s+also|also\s+read|read\s+also)\s*[:|»>]")
+RELATED_LINK = re.compile(
+    r"\n(?:(?:read\s+more|more|related|see\s+also|also\s+read|read\s+also)\s*[:|»>]"
+    r"|click\s+here\b|sign\s+up\s+(?:for|to)\b|subscribe\s+(?:to|for|now)\b)"
+)
 # The end of a caption's first sentence (a full stop before a space and a capital or the end).
 SENTENCE_END = re.compile(r"[.!?][\"'’”)]?\s+(?=[A-Z])")
 # A word (letters and digits); in captions a number grouped by thousands ("150,000") is one word.
