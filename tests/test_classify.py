@@ -676,6 +676,39 @@ def test_a_block_closing_with_a_picture_credit_is_a_caption(caption):
 
 
 @pytest.mark.parametrize(
+    "caption",
+    [
+        "FILE - Volunteers sort donated coats at the community hall in Porthaven, on Jan. 12, 2024, the "
+        "week the shelter opened its doors to families who had lost their homes in the floods that winter.",
+        "FILE PHOTO: Volunteers sort donated coats at the community hall in Porthaven, Britain, January 12, "
+        "2024, the week the shelter opened its doors to families who had lost their homes in the floods.",
+    ],
+)
+def test_a_wire_service_file_photo_is_a_caption(caption):
+    """AP's "FILE - " and Reuters' "FILE PHOTO:" open captions of archive pictures, however long."""
+    story = (
+        "The shelter has taken in more than 200 families since it opened, and its organisers said on "
+        "Monday that they expected the number to keep growing as the cold weather continued this month."
+    )
+    texts = [
+        "Headline",
+        story,
+        story.replace("200", "300"),
+        caption,
+        story.replace("200", "400"),
+        story,
+        "End",
+    ]
+    assert label_texts(texts)[3][0] == "photo_caption"
+    assert (
+        label_texts(
+            [*texts[:3], "Files from the inquiry were published on Monday, officials said.", *texts[4:]]
+        )[3][0]
+        != "photo_caption"
+    )
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("FILE - In this May 3, 2021, file photo, a runner crosses the line", True),

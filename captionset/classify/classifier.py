@@ -178,6 +178,8 @@ def _is_bullet_list(text: str) -> bool:
 CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
 #: Words a block needs besides its credit to be a caption rather than a credit line.
 CAPTION_MIN_WORDS = 5
+# The wire services' mark of an archive picture opens its caption: AP's "FILE - ...", Reuters' "FILE PHOTO: ...".
+FILE_PHOTO_LEAD = re.compile(r"(?:FILE(?: PHOTO)?|File photo)\s*[-–—:]\s")
 
 
 def _ends_in_caption_credit(text: str, ending: str | None = None) -> bool:
@@ -214,9 +216,10 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and HIGHLIGHTS_LAST_BLOCK < i < count - 2
             and len(text) > signals.BOILERPLATE_MAX_CHARS
             and endings[i].partition(":")[0] not in CAPTION_CREDIT_KINDS
+            and text[:4] not in ("FILE", "File")
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
-            # either end, a short text, a credit ending, or another label).
+            # either end, a short text, a credit ending, a file mark, or another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -233,10 +236,9 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "other"
         elif label == "caption" and signals.is_credit_only(text):
             label = "photo_caption"
-        elif (
-            label != "caption"
-            and endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS
-            and _ends_in_caption_credit(text)
+        elif label != "caption" and (
+            (endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text))
+            or FILE_PHOTO_LEAD.match(text)
         ):
             label, score = "caption", max(score, 0.6)
         if label == "caption":
@@ -288,7 +290,8 @@ RUN_JOIN_WORDS = (9, 60)
 #: Share of the page's long story paragraphs (26+ words) that must close for an unclosed block to stand out.
 RUN_JOIN_STORY_CLOSES = 0.8
 # Imperative page furniture and link leads ("Scroll down for video", "Click here to ...", "MORE: ...",
-# "READ MORE ...") are not captions, whatever they end in.
+# "READ MORE ...") are not captions, whatever they end in. (align.RELATED_LINK, which keeps such
+# paragraphs out of a caption's related ones, casts a narrower net: a story paragraph may open "Tap water".)
 FURNITURE_LEAD = re.compile(
     r"^(?:(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up)\b|(?:more|related|see also)\s*:)",
     re.I,
