@@ -126,7 +126,7 @@ CREDIT_TAIL_JOINERS = frozenset(("of", "for", "the", "via", "and", "/", "-"))
 # "See also: ...") or a call to action ("CLICK HERE TO GET THE APP", "Sign up for our newsletter"): page
 # furniture set among the story's paragraphs, never the text a picture illustrates (not a related one).
 # Searched in the lower-cased body, where a newline opens every paragraph (one scan per article).
-RELATED_LINK = re.compile(
+OFF_STORY_LEAD = re.compile(
     r"\n(?:(?:read\s+more|more|related|see\s+also|also\s+read|read\s+also)\s*[:|»>]"
     r"|click\s+here\b|sign\s+up\s+(?:for|to)\b|subscribe\s+(?:to|for|now)\b)"
 )
@@ -1248,20 +1248,20 @@ def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str
     return "\n\n".join(pieces)
 
 
-def _related_links(body: _Body) -> set[int]:
-    """Block indices of the paragraphs that are related-story links."""
+def _off_story(body: _Body) -> set[int]:
+    """Block indices of the paragraphs that point away from the story (links, calls to action)."""
     found = set()
     starts = body.starts
-    for match in RELATED_LINK.finditer(body.hay):
+    for match in OFF_STORY_LEAD.finditer(body.hay):
         ordinal = bisect_left(starts, match.start() + 1)
         if ordinal < len(starts) and starts[ordinal] == match.start() + 1:  # a paragraph's opening
             found.add(body.indices[ordinal])
     return found
 
 
-def _without(related: list[Related], links: set[int], top_k: int) -> list[Related]:
-    """The top-k related paragraphs that are not related-story links."""
-    return [found for found in related if found.block_index not in links][:top_k]
+def _without(related: list[Related], off_story: set[int], top_k: int) -> list[Related]:
+    """The top-k related paragraphs that do not point away from the story."""
+    return [found for found in related if found.block_index not in off_story][:top_k]
 
 
 def _galleries(body: _Body) -> list[list[tuple[Block, int, int]]]:
@@ -1299,8 +1299,8 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     queries = [query(text, label) for label, text in map(matching_text, (c[0] for c in body.captions))]
     if indices:
         body.look_up(*(found.terms for found in queries))
-    links = _related_links(body)
-    ranking = replace(options, top_k=options.top_k + len(links)) if links else options
+    off_story = _off_story(body)
+    ranking = replace(options, top_k=options.top_k + len(off_story)) if off_story else options
     number = 0
     for gallery_id, members in enumerate(_galleries(body)):
         gap = members[0][1]
@@ -1318,8 +1318,8 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
                 rank(body, values, gap, section, ranking)
                 for (_, _, section), values in zip(members, smoothed, strict=True)
             ]
-        if links:  # ranked with room for them, then left out
-            related = [_without(found, links, options.top_k) for found in related]
+        if off_story:  # ranked with room for them, then left out
+            related = [_without(found, off_story, options.top_k) for found in related]
         for (block, _, section), found in zip(members, related, strict=True):
             if section and section not in section_texts:
                 first = headings[section - 1][1]

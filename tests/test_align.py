@@ -190,7 +190,7 @@ def test_related_story_links_are_never_related(monkeypatch):
     (rules,) = align(make_article(story), AlignOptions(ranker="rules"))
     assert rules.related and not {1, 3, 7, 8, 9} & {r.block_index for r in rules.related}
     assert caption.context_after == [3]  # still body paragraphs for the positional context
-    monkeypatch.setattr(importlib.import_module("captionset.align"), "RELATED_LINK", re.compile(r"(?!)"))
+    monkeypatch.setattr(importlib.import_module("captionset.align"), "OFF_STORY_LEAD", re.compile(r"(?!)"))
     (unfiltered,) = align(make_article(story), AlignOptions(top_k=1))
     assert [r.block_index for r in unfiltered.related] == [1]  # without the rule, the link ranks first
     (unfiltered,) = align(make_article(story), AlignOptions(top_k=10))

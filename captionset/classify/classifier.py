@@ -290,7 +290,7 @@ RUN_JOIN_WORDS = (9, 60)
 #: Share of the page's long story paragraphs (26+ words) that must close for an unclosed block to stand out.
 RUN_JOIN_STORY_CLOSES = 0.8
 # Imperative page furniture and link leads ("Scroll down for video", "Click here to ...", "MORE: ...",
-# "READ MORE ...") are not captions, whatever they end in. (align.RELATED_LINK, which keeps such
+# "READ MORE ...") are not captions, whatever they end in. (align.OFF_STORY_LEAD, which keeps such
 # paragraphs out of a caption's related ones, casts a narrower net: a story paragraph may open "Tap water".)
 FURNITURE_LEAD = re.compile(
     r"^(?:(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up)\b|(?:more|related|see also)\s*:)",

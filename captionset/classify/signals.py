@@ -166,17 +166,15 @@ CREDIT_FILLERS = frozenset(
 
 # Lower-case words of a would-be credit: a credit names people and agencies ("Jane Roe via Unsplash").
 LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
-# A credit word used as a label: "Image:", "Photo credit:" (what follows may be the caption itself).
-CREDIT_LABEL = re.compile(r"\s*(?:" + CREDIT_WORD + r")\s*:\s*")
-#: A value behind such a label with this many lower-case words (fillers aside) is a sentence.
+#: A value behind a credit word and a colon with this many lower-case words (fillers aside) is a sentence.
 SENTENCE_LOWER_WORDS = 4
 
 
 def labels_a_sentence(text: str) -> bool:
-    """Is the text a credit word's label before running text ("Image: Ana Lopes has signed a deal to
+    """Is the text a credit word and a colon before running text ("Image: Ana Lopes has signed a deal to
     coach ..."), i.e. a caption labelled "Image", rather than a credit ("Image: Ana Lopes via Unsplash")?"""
-    label = CREDIT_LABEL.match(text)
-    if label is None or text.count(" ", label.end()) < SENTENCE_LOWER_WORDS - 1:
+    label = CREDIT_LEAD.match(text)
+    if label is None or ":" not in label.group() or text.count(" ", label.end()) < SENTENCE_LOWER_WORDS - 1:
         return False
     lower = [w for w in LOWER_WORD.findall(text, label.end()) if w not in CREDIT_FILLERS]
     return len(lower) >= SENTENCE_LOWER_WORDS
