@@ -94,7 +94,9 @@ def test_running_text_has_no_credit(text):
 )
 def test_a_credit_word_before_a_sentence_labels_the_caption(text, credit):
     """ "Image: <the caption>" is a caption labelled by a credit word, not a credit that is the whole block."""
-    assert caption_fields(text)[1] == credit
+    label, found, _ = caption_fields(text)
+    assert found == credit
+    assert label == (text.split(":")[0] if credit is None else None)
 
 
 def test_credit_only_blocks_are_recognised():

@@ -304,6 +304,8 @@ def label_prefix(text: str) -> str | None:
     if not match:
         return None
     label = match.group("label")
+    if labels_a_sentence(text):  # "Image: <the caption>"
+        return label
     if len(label.split()) > 4 or CREDIT_LEAD.match(text) or CREDIT_TAIL_WORD.search(label):
         return None
     return label
