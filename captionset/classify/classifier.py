@@ -176,6 +176,8 @@ def _is_bullet_list(text: str) -> bool:
 #: (a bare agency or a bracketed name also closes bylines, datelines and related links, so they are left to the
 #: model).
 CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
+#: The model's column of the caption class.
+CAPTION_CLASS = MODEL_CLASSES.index("caption")
 #: Words a block needs besides its credit to be a caption rather than a credit line.
 CAPTION_MIN_WORDS = 5
 # The wire services' mark of an archive picture opens its caption: AP's "FILE - ...", Reuters' "FILE PHOTO: ...".
@@ -240,7 +242,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             (endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text))
             or FILE_PHOTO_LEAD.match(text)
         ):
-            label, score = "caption", max(score, 0.6)
+            label, score = "caption", max(float(probs[i, CAPTION_CLASS]), 0.6)
         if label == "caption":
             label = _caption_label(text)
         elif label == "other" and body_seen and _is_bullet_list(text):
