@@ -134,6 +134,37 @@ def test_video_cues():
     assert not signals.has_video_cue("Filming was not allowed, so this photo of the stage will have to do")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Video: the rescue on the river",
+        "WATCH: Hundreds wait to cross the border",
+        "Watch the moment the wall collapsed",
+        "Media playback is unsupported on your device",
+        "The mayor's speech was streamed live (Video by Jane Doe)",
+        "Highlights of the final 2:45",
+    ],
+)
+def test_a_caption_that_names_a_video_is_a_videos(text):
+    assert signals.names_a_video(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Stills taken from a video are captioned as photos (the corpus labels them so).
+        "Devastation: This is the moment the pier collapsed",
+        "Footage shows the wall collapsing",
+        "Crowds watch the fireworks over the harbour",
+        "Watch out: dinosaurs are hiding in the garden",
+        "The minister chairs a meeting via a video link from her office",
+        "I could not film the demo, so this photo of the stage will have to do (video not allowed)",
+    ],
+)
+def test_a_caption_that_does_not_name_a_video_is_a_photos(text):
+    assert not signals.names_a_video(text)
+
+
 def test_closing_punctuation():
     assert signals.closes_sentence("It was late.")
     assert signals.closes_sentence("'We will not stop,' he said.'")
@@ -223,15 +254,20 @@ gated_texts = st.lists(st.sampled_from(GATED_PIECES), max_size=12).map(" ".join)
 
 
 @pytest.mark.parametrize(
-    ("pattern", "stems"),
-    [(signals.PICTURED_CUE, signals._PICTURED_STEMS), (signals.VIDEO_CUE, signals._VIDEO_STEMS)],
+    ("pattern", "stems", "words"),
+    [
+        (signals.PICTURED_CUE, signals._PICTURED_STEMS, 8),
+        (signals.VIDEO_CUE, signals._VIDEO_STEMS, 8),
+        (signals.VIDEO_NAMED, signals._VIDEO_STEMS, 5),
+    ],
 )
-def test_every_word_of_a_gated_pattern_passes_its_gate(pattern, stems):
-    """A word added to PICTURED_CUE or VIDEO_CUE without its stem in the gate would never be found."""
+def test_every_word_of_a_gated_pattern_passes_its_gate(pattern, stems, words):
+    """A word added to PICTURED_CUE, VIDEO_CUE or VIDEO_NAMED without its stem in the gate would never be
+    found."""
     phrases = {m.strip() for m in re.findall(r"[A-Za-z][A-Za-z ]*[A-Za-z]", pattern.pattern)}
     phrases |= {f"{a} {b}" for a, b in re.findall(r"([a-z]+) \(\?:([a-z]+)", pattern.pattern)}
     matched = [p for p in sorted(phrases) if pattern.search(p)]
-    assert len(matched) >= 8
+    assert len(matched) >= words
     for phrase in matched:
         assert signals._may_match(phrase, stems), phrase
         assert signals._may_match(phrase.upper(), stems), phrase
@@ -246,6 +282,8 @@ def test_gated_signals_equal_their_patterns(text):
     assert signals.pictured_cues(text) == cues
     video = bool(signals.VIDEO_CUE.search(text)) and not signals.PHOTO_CUE.search(text)
     assert signals.has_video_cue(text) == video
+    named = bool(signals.VIDEO_NAMED.search(text)) and not signals.PHOTO_CUE.search(text)
+    assert signals.names_a_video(text) == named
     head = text[: features.HEAD]
     assert features._photo_phrase_found(head) == (features.PHOTO_PHRASE.search(head) is not None)
     match = signals.LABEL_PREFIX.match(text)

@@ -307,8 +307,8 @@ def _best_non_caption(probs: np.ndarray) -> str:
 
 
 def _caption_label(text: str) -> str:
-    """A caption's label: a video's when it speaks of one, else a photo's."""
-    return "video_caption" if signals.has_video_cue(text) else "photo_caption"
+    """A caption's label: a video's when it names a video or its player, else a photo's."""
+    return "video_caption" if signals.names_a_video(text) else "photo_caption"
 
 
 def _join_caption_runs(texts: list[str], endings: list[str], labels: list[tuple[str, float]]) -> None:

@@ -74,6 +74,14 @@ VIDEO_CUE = re.compile(
     r"|livestream|media playback|newscast)\b|\d{1,2}:\d{2}\s*$",
     re.I,
 )
+# A caption whose medium is a video names it or its player: "Video: ...", "WATCH: ...", a livestream, a player's
+# notice or duration. Footage, clips and "the moment" may also be what a still taken from the video shows, and
+# pages caption such stills as photos; a crowd that watches something is in a photo too.
+VIDEO_NAMED = re.compile(
+    r"\b(?:videos?(?! (?:link|call|conference|chat|game|games|feed)s?\b)|livestream|media playback|newscast)\b"
+    r"|^\W*watch\b(?! (?:out|over|for)\b)|\d{1,2}:\d{2}\s*$",
+    re.I,
+)
 # A caption that names its picture as a photo is a photo's, whatever else it says ("I could not film it, so this
 # photo will have to do").
 PHOTO_CUE = re.compile(
@@ -358,6 +366,14 @@ def pictured_cues(text: str) -> tuple[str, ...]:
     if not _may_match(text, _PICTURED_STEMS):
         return ()
     return tuple(dict.fromkeys(m.lower() for m in PICTURED_CUE.findall(text)))
+
+
+def names_a_video(text: str) -> bool:
+    """Is this caption a video's: does it name a video or its player (``VIDEO_NAMED``) and not call itself a
+    photo? Weaker cues (``has_video_cue``: footage, "the moment") help to find captions, not their medium."""
+    if not _may_match(text, _VIDEO_STEMS):
+        return False
+    return bool(VIDEO_NAMED.search(text)) and not PHOTO_CUE.search(text)
 
 
 def has_video_cue(text: str) -> bool:
