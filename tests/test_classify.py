@@ -632,6 +632,36 @@ def test_video_caption_gets_video_media_type():
     assert labels[2] == "video_caption"
 
 
+@pytest.mark.parametrize("mark", ["Video", "2:15", "Media playback is unsupported on your device"])
+def test_a_caption_after_a_video_players_mark_is_a_videos(mark):
+    story = (
+        "The council voted on Tuesday to close the library after the storm, a spokesman for the council said."
+    )
+    texts = [
+        "Headline",
+        story,
+        story.replace("Tuesday", "Monday"),
+        mark,
+        "Boats return to the harbour at dawn after the storm (Image: Getty)",
+        story.replace("Tuesday", "Friday"),
+        story.replace("Tuesday", "Sunday"),
+    ]
+    labels = [label for label, _ in label_texts(texts)]
+    assert labels[4] == "video_caption"
+    # A story paragraph between the mark and the caption: the player had no caption of its own.
+    labels = [
+        label for label, _ in label_texts([*texts[:4], story.replace("Tuesday", "Saturday"), *texts[4:]])
+    ]
+    assert labels[5] == "photo_caption"
+
+
+def test_player_marks_are_whole_lines():
+    for mark in ("Video", "WATCH", "1:30", "Duration: 12:38", "Your browser does not support the video tag."):
+        assert signals.PLAYER_MARK.fullmatch(mark), mark
+    for text in ("Video games are booming", "Watch out", "At 1:30 the doors opened", "Play"):
+        assert not signals.PLAYER_MARK.fullmatch(text), text
+
+
 def test_empty_article_has_no_labels():
     assert label_texts([]) == []
 

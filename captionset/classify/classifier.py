@@ -210,6 +210,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
     # Story paragraphs seen so far: the highlights come before the story, but a lead caption above them
     # may have been read as one paragraph.
     body_seen = 0
+    player_marks: list[int] = []
     for i in range(1, count):
         text = texts[i]
         label, score = MODEL_CLASSES[best_of[i]], best_p[i]
@@ -225,6 +226,8 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
+        if len(text) <= signals.PLAYER_MARK_MAX_CHARS and signals.PLAYER_MARK.fullmatch(text):
+            player_marks.append(i)
         if label == "caption" and FURNITURE_LEAD.match(text):
             label = _best_non_caption(probs[i])
         if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= HIGHLIGHTS_LAST_BLOCK and _is_bullet_list(text):
@@ -257,7 +260,21 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
         body_seen += label == "body"
         labels.append((label, shown[i] if score == best_p[i] else _shown_score(score)))
     _join_caption_runs(texts, endings, labels)
+    _caption_players(player_marks, labels)
     return labels
+
+
+def _caption_players(marks: list[int], labels: list[tuple[str, float]]) -> None:
+    """A photo caption within two blocks after a video player's mark (``signals.PLAYER_MARK``), with no story
+    paragraph between, is the player's: its title or description, so a video's caption."""
+    for mark in marks:
+        for i in range(mark + 1, min(mark + 3, len(labels))):
+            label, score = labels[i]
+            if label == "body":
+                break
+            if label == "photo_caption":
+                labels[i] = ("video_caption", score)
+                break
 
 
 #: Decimals of a block's score as labels give it.

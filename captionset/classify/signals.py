@@ -82,6 +82,16 @@ VIDEO_NAMED = re.compile(
     r"|^\W*watch\b(?! (?:out|over|for)\b)|\d{1,2}:\d{2}\s*$",
     re.I,
 )
+# What a video player leaves in flattened text on its own line: a "Video" or "Watch" tab, its duration, or its
+# notice that it cannot play here. The player's caption follows it.
+PLAYER_MARK = re.compile(
+    r"\s*(?:video|watch(?: video| now)?|play video|now playing|(?:duration:?\s*)?\d{1,2}:\d{2}(?::\d{2})?"
+    r"|media playback is (?:unsupported|not supported)\b[^.]*|your browser does not support\b[^.]*\bvideo\b[^.]*)"
+    r"\.?\s*",
+    re.I,
+)
+#: Longest player mark ``PLAYER_MARK`` is tried on (the notices are the long ones).
+PLAYER_MARK_MAX_CHARS = 80
 # A caption that names its picture as a photo is a photo's, whatever else it says ("I could not film it, so this
 # photo will have to do").
 PHOTO_CUE = re.compile(
