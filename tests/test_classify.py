@@ -662,6 +662,28 @@ def test_player_marks_are_whole_lines():
         assert not signals.PLAYER_MARK.fullmatch(text), text
 
 
+def test_a_line_saying_how_long_ago_is_loose_text():
+    story = (
+        "The council voted on Tuesday to close the library after the storm, a spokesman for the council said."
+    )
+    for stamp in ("1 day ago", "Last updated 21 hours ago", "9 Hrs Ago", "an hour ago"):
+        assert signals.TIME_AGO.fullmatch(stamp), stamp
+        texts = [
+            "Headline",
+            story,
+            stamp,
+            "Boats return to the harbour at dawn",
+            story,
+            story.replace("Tue", "Wed"),
+        ]
+        label, score = label_texts(texts)[2]
+        assert label == "other", stamp
+        assert 0.6 <= score <= 1.0
+    # A clock time is left to the model (pages put "Updated: 9.45pm" in a story paragraph).
+    for text in ("Updated: 9.45pm", "03:26 pm", "Ten years ago the library opened"):
+        assert not signals.TIME_AGO.fullmatch(text), text
+
+
 def test_empty_article_has_no_labels():
     assert label_texts([]) == []
 

@@ -178,6 +178,7 @@ def _is_bullet_list(text: str) -> bool:
 CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
 #: The model's column of the caption class.
 CAPTION_CLASS = MODEL_CLASSES.index("caption")
+OTHER_CLASS = MODEL_CLASSES.index("other")
 #: Words a block needs besides its credit to be a caption rather than a credit line.
 CAPTION_MIN_WORDS = 5
 # The wire services' mark of an archive picture opens its caption: AP's "FILE - ...", Reuters' "FILE PHOTO: ...".
@@ -236,6 +237,10 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label, score = "byline", max(score, 0.9)
         elif len(text) <= signals.BOILERPLATE_MAX_CHARS and signals.is_boilerplate(text):
             label, score = "boilerplate", max(score, 0.85)
+        elif len(text) <= signals.TIME_AGO_MAX_CHARS and signals.TIME_AGO.fullmatch(text):
+            # Loose text, not a caption nor (below) a subheading: scored by the model's "other" probability.
+            labels.append(("other", _shown_score(max(float(probs[i, OTHER_CLASS]), 0.6))))
+            continue
         elif label == "byline" and i < count - 3 and i > 3:
             # A byline inside the story is a stray author or date line.
             label = "other"

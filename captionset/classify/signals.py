@@ -105,6 +105,16 @@ BYLINE = re.compile(
 )
 # A date stamp anywhere: "16/02/2016", "2024-04-27".
 DATE_STAMP = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
+# A line that only says how long ago an item was posted ("1 day ago", "Last updated 21 hours ago"): video
+# players and link cards leave them, and they are neither captions nor headings. (A clock time, "Updated:
+# 9.45pm", is left to the model: pages put it in a story paragraph.)
+TIME_AGO = re.compile(
+    r"\s*(?:(?:last )?(?:updated|published|posted)\s*:?\s*)?"
+    r"(?:\d+|an?|one)\s+(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago\.?\s*",
+    re.I,
+)
+#: Longest block ``TIME_AGO`` is tried on.
+TIME_AGO_MAX_CHARS = 40
 # A month name followed by a day ("May 7", "Nov. 8") or a weekday: captions and datelines often date a scene.
 DATE_WORDS = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b|"
