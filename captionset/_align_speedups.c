@@ -2276,14 +2276,7 @@ static int rank_member(const MemberParts *m, Scratch *s, Py_ssize_t summed_count
         }
         qsort(s->candidates, (size_t)kept, sizeof(Candidate), candidate_order);
         Py_ssize_t take = top_k >= 0 ? (top_k < kept ? top_k : kept) : (kept + top_k > 0 ? kept + top_k : 0);
-        for (Py_ssize_t i = 0; i < take; i++) {
-            double x = scale_p * -s->candidates[i].score - offset;
-            double e = exp(x);
-            if (isinf(e) && isfinite(x)) {
-                status = DEFER; /* math.exp raises OverflowError */
-                break;
-            }
-        }
+        /* exp overflowing to inf gives a probability of 0, as _probability does in Python. */
         if (status == DONE) {
             *out = PyList_New(take);
             if (*out == NULL) {

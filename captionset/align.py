@@ -1052,11 +1052,19 @@ def rank_learned(
         (-value, gap - 1 - o if o < gap else o - gap, o) for o, value in scores.items() if value >= least
     ]
     ranked.sort()
-    exp = math.exp
     return [
-        Related(body.indices[o], round(1.0 / (1.0 + exp(scale * s - offset)), 6), body.texts[o])
+        Related(body.indices[o], round(_probability(scale * s - offset), 6), body.texts[o])
         for s, _, o in ranked[: options.top_k]
     ]
+
+
+def _probability(logit: float) -> float:
+    """1 / (1 + e^logit): the calibrated score of a candidate whose negated, scaled score is ``logit``; 0
+    where e^logit overflows (a candidate far below every threshold but 0 keeps)."""
+    try:
+        return 1.0 / (1.0 + math.exp(logit))
+    except OverflowError:
+        return 0.0
 
 
 def learned_related(

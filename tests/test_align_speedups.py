@@ -364,25 +364,35 @@ def test_compiled_learned_ranker_equals_python(gallery, min_score, top_k, score_
 
 @needs_compiled
 def test_compiled_learned_ranker_leaves_errors_to_python():
-    """Where the definition raises (a best evidence of 0 divides by zero; a score so low that exp
-    overflows: a huge bonus weighs against), the compiled call answers None and the Python code raises as it would alone."""
+    """Where the definition raises (a best evidence of 0 divides by zero), the compiled call answers None
+    and the Python code raises as it would alone."""
     body = SimpleNamespace(sections=[0, 0], indices=[1, 2], texts=["a", "b"])
     members = [(None, 1, 0)]
     weights, scale, offset = ALIGN.load_model()
-    cases = [
-        ([(1.0, {0: 0.0}, {}, {}, {})], ALIGN.AlignOptions(), ZeroDivisionError),
-        ([(1.0, {0: 1.0}, {0: 1e300}, {}, {})], ALIGN.AlignOptions(min_score=0.0), OverflowError),
-    ]
-    for parts, options, error in cases:
-        least = ALIGN._least_learned_score(options.min_score)
-        args = (parts, members, body.sections, body.indices, body.texts, 1, weights, scale, offset, least)
-        assert (
-            ALIGN._speedups.learned_related(*args, options.top_k, options.score_half, ALIGN.Related) is None
-        )
-        with pytest.raises(error):
-            ALIGN.learned_related(body, members, parts, 1, options)
-        with pytest.raises(error):
-            pure(ALIGN.learned_related, body, members, parts, 1, options)
+    parts, options = [(1.0, {0: 0.0}, {}, {}, {})], ALIGN.AlignOptions()
+    least = ALIGN._least_learned_score(options.min_score)
+    args = (parts, members, body.sections, body.indices, body.texts, 1, weights, scale, offset, least)
+    assert ALIGN._speedups.learned_related(*args, options.top_k, options.score_half, ALIGN.Related) is None
+    with pytest.raises(ZeroDivisionError):
+        ALIGN.learned_related(body, members, parts, 1, options)
+    with pytest.raises(ZeroDivisionError):
+        pure(ALIGN.learned_related, body, members, parts, 1, options)
+
+
+@needs_compiled
+def test_a_score_whose_exp_overflows_is_zero_in_both():
+    """A candidate scored so low that e^logit overflows (a huge bonus weighs against it) and kept by a
+    min_score of 0 has probability 0 in C and in Python (it once raised OverflowError)."""
+    body = SimpleNamespace(sections=[0, 0], indices=[1, 2], texts=["a", "b"])
+    members = [(None, 1, 0)]
+    weights, scale, offset = ALIGN.load_model()
+    parts, options = [(1.0, {0: 1.0}, {0: 1e300}, {}, {})], ALIGN.AlignOptions(min_score=0.0)
+    least = ALIGN._least_learned_score(options.min_score)
+    args = (parts, members, body.sections, body.indices, body.texts, 1, weights, scale, offset, least)
+    compiled = ALIGN._speedups.learned_related(*args, options.top_k, options.score_half, ALIGN.Related)
+    python = pure(ALIGN.learned_related, body, members, parts, 1, options)
+    assert related_bits(compiled) == related_bits(python)
+    assert [r.score for r in python[0]] == [0.0]
 
 
 @needs_compiled
