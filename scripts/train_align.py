@@ -27,7 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from captionset.align import DEFAULT_ALIGN_OPTIONS, FEATURE_NAMES, MODEL_PATH, caption_features
+from captionset.align import (
+    DEFAULT_ALIGN_OPTIONS,
+    FEATURE_NAMES,
+    MODEL_PATH,
+    _Body,
+    _off_story,
+    caption_features,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,12 +57,15 @@ def collect(dev: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (corpus, name), labelled in sorted(by_article.items()):
         article = evaluation.gold_article(dev.parent / corpus, name)
         body_indices = [b.index for b in article.blocks if b.label == "body"]
+        body = _Body.of(article.blocks)
         found = {
-            index: features for index, _, _, features in caption_features(article, DEFAULT_ALIGN_OPTIONS)
+            index: features
+            for index, _, _, features in caption_features(article, DEFAULT_ALIGN_OPTIONS, body)
         }
+        off_story = _off_story(body)  # never related (align leaves them out), so no candidates here either
         for row in labelled:
             features = found.get(row["caption"], {})
-            ordinals = sorted(features)
+            ordinals = sorted(o for o in features if o not in off_story)
             indices = [body_indices[o] for o in ordinals]
             best = set(row["best"])
             items.append(
