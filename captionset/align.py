@@ -79,6 +79,26 @@ class AlignOptions:
     #: "rules": the hand-set log-linear score (evidence, proximity prior, section, gallery blend).
     ranker: str = "learned"
 
+    def __post_init__(self) -> None:
+        # A wrong knob fails here, with its name, rather than as a slice, a division by zero or a silent
+        # empty result deep in the ranking.
+        for name in ("neighbours", "window_tokens", "top_k"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"AlignOptions.{name} must be an integer >= 0, got {value!r}")
+        for name in ("min_match", "min_score", "gallery_blend"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:  # (False for NaN)
+                raise ValueError(f"AlignOptions.{name} must be in [0, 1], got {value!r}")
+        for name in ("entity_bonus", "phrase_bonus", "prior_strength", "after_offset", "section_bonus"):
+            value = getattr(self, name)
+            if not 0.0 <= value < math.inf:
+                raise ValueError(f"AlignOptions.{name} must be finite and >= 0, got {value!r}")
+        if not 0.0 < self.score_half < math.inf:
+            raise ValueError(f"AlignOptions.score_half must be finite and > 0, got {self.score_half!r}")
+        if self.ranker not in ("learned", "rules"):
+            raise ValueError(f"unknown ranker {self.ranker!r} (learned or rules)")
+
 
 DEFAULT_ALIGN_OPTIONS = AlignOptions()
 
@@ -1292,8 +1312,6 @@ def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> li
     if not body.captions:
         return []
     learned = options.ranker == "learned"
-    if not learned and options.ranker != "rules":
-        raise ValueError(f"unknown ranker {options.ranker!r} (learned or rules)")
     title = article.title
     if title is None:
         title = next((b.text for b in blocks if b.label == "title"), None)

@@ -48,6 +48,12 @@ class ParseOptions:
     #: Blocks beyond this count are merged into the last one (see segment.MAX_BLOCKS).
     max_blocks: int = MAX_BLOCKS
 
+    def __post_init__(self) -> None:
+        for name in ("max_chars", "max_blocks"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ParseOptions.{name} must be an integer >= 1, got {value!r}")
+
 
 DEFAULT_PARSE_OPTIONS = ParseOptions()
 

@@ -415,6 +415,32 @@ def test_learned_ranker_scores_and_options():
         align(article, AlignOptions(ranker="magic"))
 
 
+@pytest.mark.parametrize(
+    ("knob", "value"),
+    [
+        ("top_k", -1),
+        ("neighbours", -1),
+        ("window_tokens", -5),
+        ("top_k", 2.5),
+        ("min_score", 1.5),
+        ("min_match", float("nan")),
+        ("gallery_blend", -0.1),
+        ("prior_strength", float("inf")),
+        ("entity_bonus", -1.0),
+        ("score_half", 0.0),
+        ("ranker", "magic"),
+    ],
+)
+def test_a_wrong_option_is_refused_by_name(knob, value):
+    with pytest.raises(ValueError, match=knob if knob != "ranker" else "ranker"):
+        AlignOptions(**{knob: value})
+
+
+def test_options_at_their_bounds_are_allowed():
+    AlignOptions(top_k=0, neighbours=0, window_tokens=0, min_score=0.0, min_match=1.0, gallery_blend=1.0)
+    AlignOptions(entity_bonus=0.0, phrase_bonus=0.0, prior_strength=0.0, after_offset=0.0, section_bonus=0.0)
+
+
 def test_shipped_model_matches_the_features():
     import json
 

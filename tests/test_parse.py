@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from captionset import RawRecord, parse_article
 from captionset.model import LABELS
+from captionset.parse import ParseOptions
 from captionset.text import _CONTROL_BYTE_SET, _CONTROL_BYTES, DecodeError
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "seed_labels.jsonl"
@@ -155,3 +156,9 @@ def test_control_bytes_are_counted_as_the_pattern_finds_them():
     """decode_bytes counts control bytes with bytes.translate: the bytes _CONTROL_BYTES matches."""
     every = bytes(range(256))
     assert [bytes([b]) for b in _CONTROL_BYTE_SET] == _CONTROL_BYTES.findall(every)
+
+
+@pytest.mark.parametrize(("knob", "value"), [("max_chars", 0), ("max_blocks", -1), ("max_chars", 1.5)])
+def test_a_wrong_parse_option_is_refused_by_name(knob, value):
+    with pytest.raises(ValueError, match=knob):
+        ParseOptions(**{knob: value})
