@@ -1305,8 +1305,15 @@ def _galleries(body: _Body) -> list[list[tuple[Block, int, int]]]:
     return galleries
 
 
-def align(article: Article, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> list[Caption]:
-    """Caption records for every caption block of the article, in block order. Pure."""
+def align(article: Article | str | bytes, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> list[Caption]:
+    """Caption records for every caption block of the article, in block order. Pure.
+
+    ``article`` is a parsed ``Article``, or an article's text (str or bytes), which is parsed first with
+    the default options (``parse_article``): ``align(open("story.txt").read())`` in a notebook."""
+    if isinstance(article, (str, bytes)):
+        from .parse import parse_article  # (parse imports the classifier, which align does not need)
+
+        article = parse_article(article)
     blocks = article.blocks
     body = _Body.of(blocks)
     if not body.captions:

@@ -441,6 +441,17 @@ def test_options_at_their_bounds_are_allowed():
     AlignOptions(entity_bonus=0.0, phrase_bonus=0.0, prior_strength=0.0, after_offset=0.0, section_bonus=0.0)
 
 
+def test_align_takes_an_articles_text_too():
+    """Text in, records out: a str or bytes article is parsed with the default options first."""
+    from captionset.corpus import default_corpus_dir
+
+    raw = (default_corpus_dir() / "beaver-dam-flooding.txt").read_bytes()
+    parsed = align(parse_article(raw))
+    assert parsed
+    assert align(raw) == parsed
+    assert align(raw.decode("utf-8")) == parsed
+
+
 def test_shipped_model_matches_the_features():
     import json
 
