@@ -684,6 +684,32 @@ def test_a_line_saying_how_long_ago_is_loose_text():
         assert not signals.TIME_AGO.fullmatch(text), text
 
 
+def test_the_models_caption_has_a_caption_length(monkeypatch):
+    """A block the model calls a caption but longer than CAPTION_MAX_WORDS is read as its next-likeliest
+    label: such "captions" were lists and long story paragraphs."""
+    from captionset.classify import classifier
+
+    def caption_everywhere(texts, model):
+        probs = np.tile([0.2, 0.5, 0.2, 0.05, 0.05], (len(texts), 1))
+        return probs, ["open"] * len(texts)
+
+    monkeypatch.setattr(classifier, "_probabilities_and_endings", caption_everywhere)
+    words = "the old town hall stands empty after the flood"
+    short = " ".join([words] * 6)  # 54 words
+    long = " ".join([words] * 17)  # 153 words
+    assert len(long.split()) > classifier.CAPTION_MAX_WORDS >= len(short.split())
+    labels = [label for label, _ in label_texts(["Headline", short, long, short])]
+    assert labels == ["title", "photo_caption", "body", "photo_caption"]
+
+
+def test_a_bracket_of_numbers_is_no_credit():
+    assert signals.credit_match("The K2 Catamaran, 191 cm (17/18–19/20)") is None
+    assert signals.credit_match("Fans wait outside (AP Photo/Jane Doe)")[:2] == (
+        "bracket",
+        "AP Photo/Jane Doe",
+    )
+
+
 def test_empty_article_has_no_labels():
     assert label_texts([]) == []
 

@@ -179,6 +179,9 @@ CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
 #: The model's column of the caption class.
 CAPTION_CLASS = MODEL_CLASSES.index("caption")
 OTHER_CLASS = MODEL_CLASSES.index("other")
+#: Most words the model's caption may have: the longest caption in the labelled corpus has 99; longer
+#: "captions" the model found were lists and long story paragraphs (a credit or file mark still makes one).
+CAPTION_MAX_WORDS = 150
 #: Words a block needs besides its credit to be a caption rather than a credit line.
 CAPTION_MIN_WORDS = 5
 # The wire services' mark of an archive picture opens its caption: AP's "FILE - ...", Reuters' "FILE PHOTO: ...".
@@ -229,7 +232,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             continue
         if len(text) <= signals.PLAYER_MARK_MAX_CHARS and signals.PLAYER_MARK.fullmatch(text):
             player_marks.append(i)
-        if label == "caption" and FURNITURE_LEAD.match(text):
+        if label == "caption" and (FURNITURE_LEAD.match(text) or len(text.split()) > CAPTION_MAX_WORDS):
             label = _best_non_caption(probs[i])
         if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= HIGHLIGHTS_LAST_BLOCK and _is_bullet_list(text):
             label, score = "highlight", max(score, 0.8)

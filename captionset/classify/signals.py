@@ -24,11 +24,12 @@ AGENCY = (
 # A word that introduces a credit ("Credit:", "Photo:", "Image credit:", "Picture:", "Source:").
 CREDIT_WORD = r"(?i:image\s+credits?|photo\s+credits?|credits?|photo(?:graph)?s?|pictures?|pics?|images?|illustrations?|source|video|footage|file)"
 # A credit in brackets closing a caption: "(Image: Getty)", "(Picture: PA)", "(AP Photo/Name)", "[File: Reuters]".
+# (A name/agency pair starts with a letter: "(17/18–19/20)" is a range of seasons.)
 BRACKET_CREDIT = re.compile(
     r"[\(\[](?P<credit>(?:" + CREDIT_WORD + r")\s*:[^\(\)\[\]]{1,90}|"
     r"[^\(\)\[\]]{0,60}?\b" + AGENCY + r"\b[^\(\)\[\]]{0,60}|"
     r"(?:photo|video|image|picture)s?\s+(?:by|courtesy\s+of)\s[^\(\)\[\]]{1,80}|"
-    r"[^\(\)\[\]\s]{1,40}/[^\(\)\[\]]{1,80})[\)\]]\W{0,3}$",
+    r"[^\W\d_][^\(\)\[\]\s]{0,39}/[^\(\)\[\]]{1,80})[\)\]]\W{0,3}$",
     re.I,
 )
 # A bracketed capitalised name closing a caption: "(Carlos Saucedo)", "(Unsplash)".
