@@ -24,6 +24,33 @@ def cli():
     """Turn news articles into a media-caption dataset."""
 
 
+def _align_options(fn):
+    """--neighbours, --window-tokens and --top-k (AlignOptions), shared by parse and build."""
+    from .align import DEFAULT_ALIGN_OPTIONS as DEFAULT
+
+    for name, help_text in reversed(
+        [
+            ("neighbours", "Body paragraphs before and after each caption (context_before/after)."),
+            ("window-tokens", "Token budget of each caption's context window (whitespace tokens)."),
+            ("top-k", "Most related paragraphs per caption."),
+        ]
+    ):
+        fn = click.option(
+            f"--{name}",
+            type=click.IntRange(min=0),
+            default=getattr(DEFAULT, name.replace("-", "_")),
+            show_default=True,
+            help=help_text,
+        )(fn)
+    return fn
+
+
+def _alignment(neighbours: int, window_tokens: int, top_k: int):
+    from .align import AlignOptions
+
+    return AlignOptions(neighbours=neighbours, window_tokens=window_tokens, top_k=top_k)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
@@ -34,7 +61,8 @@ def cli():
     show_default=True,
     help="jsonl: one JSON object per block; table: one line per block, for people.",
 )
-def parse(paths, output_format):
+@_align_options
+def parse(paths, output_format, neighbours, window_tokens, top_k):
     """Split articles into labelled blocks (title, body, captions, ...).
 
     PATHS are files or folders (searched recursively for *.txt), read in a stable order.
@@ -46,6 +74,7 @@ def parse(paths, output_format):
     """
     from .align import align
 
+    options = _alignment(neighbours, window_tokens, top_k)
     width = shutil.get_terminal_size((120, 20)).columns
     failed = 0
     for path in find_files(paths):
@@ -63,7 +92,7 @@ def parse(paths, output_format):
             failed += 1
             click.echo(f"captionset: skipped {source}: {error}", err=True)
             continue
-        rows = block_rows(article, align(article))
+        rows = block_rows(article, align(article, options))
         if output_format == "jsonl":
             for row in rows:
                 click.echo(json.dumps(row, ensure_ascii=False))
@@ -170,6 +199,7 @@ def _split_options(fn):
     metavar="SECONDS",
     help="Reject an article (reason timeout) whose parsing takes longer; 0: no limit.",
 )
+@_align_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def build(inputs, output, ratios, seed, split_by, workers, engine, scheduler, input_format, pattern, **kw):
     """Parse, align, split and write a Hugging Face dataset folder (Parquet + card).
@@ -209,6 +239,7 @@ def build(inputs, output, ratios, seed, split_by, workers, engine, scheduler, in
             resume=kw["resume"],
             quiet=kw["quiet"],
             source_options=source_options,
+            align_options=_alignment(kw["neighbours"], kw["window_tokens"], kw["top_k"]),
             article_timeout=kw["article_timeout"] or None,
         )
     except (FileExistsError, FileNotFoundError, ValueError, TaskFailed, EngineUnavailable) as error:

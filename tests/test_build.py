@@ -290,6 +290,29 @@ def test_cli_build_prints_a_summary_and_refuses_an_existing_folder(corpus, tmp_p
     assert json.loads((out / "manifest.json").read_text())["split_rule"]["ratios"]["train"] == 0.6
 
 
+def test_cli_build_takes_the_alignment_knobs(corpus, tmp_path):
+    """--top-k, --neighbours and --window-tokens reach every caption row and the manifest."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from captionset.cli import cli
+
+    out = tmp_path / "ds"
+    args = ["build", str(corpus), "-o", str(out), "--workers", "1", "-q"]
+    knobs = ["--top-k", "1", "--neighbours", "0", "--window-tokens", "20"]
+    result = CliRunner().invoke(cli, args + knobs, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_parquet(out / "captions")
+    assert len(rows) > 0
+    assert rows["related"].map(len).max() == 1
+    assert rows["context_before"].map(len).max() == 0 and rows["context_after"].map(len).max() == 0
+    assert rows["context_window"].map(lambda text: len(text.split())).max() <= 20
+    align = json.loads((out / "manifest.json").read_text())["options"]["align"]
+    assert (align["top_k"], align["neighbours"], align["window_tokens"]) == (1, 0, 20)
+    bad = CliRunner().invoke(cli, [*args[:4], "--top-k", "-1"], catch_exceptions=False)
+    assert bad.exit_code == 2 and "top-k" in bad.output
+
+
 @pytest.mark.parametrize("ratios", ["0.8,0.2", "x,y,z", "0.9,0.9,0.1"])
 def test_cli_bad_ratios_are_usage_errors(ratios, tmp_path):
     from click.testing import CliRunner

@@ -67,6 +67,19 @@ def test_parse_jsonl_agrees_with_the_python_api(article_path):
     ]
 
 
+def test_parse_takes_the_alignment_knobs(article_path):
+    default = [row for row in jsonl(run("parse", "--format", "jsonl", str(article_path))) if "related" in row]
+    assert max(len(row["related"]) for row in default) > 1
+    rows = jsonl(run("parse", "--format", "jsonl", "--top-k", "1", "--neighbours", "0", str(article_path)))
+    captions = [row for row in rows if "related" in row]
+    assert len(captions) == len(default)
+    assert all(
+        len(row["related"]) <= 1 and not row["context_before"] and not row["context_after"]
+        for row in captions
+    )
+    assert [row["related"][:1] for row in captions] == [row["related"][:1] for row in default]
+
+
 def test_parse_table_has_one_line_per_block_within_the_terminal_width(article_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "72")
     lines = run("parse", "--format", "table", str(article_path)).splitlines()
