@@ -176,7 +176,7 @@ def _is_bullet_list(text: str) -> bool:
 #: (a bare agency or a bracketed name also closes bylines, datelines and related links, so they are left to the
 #: model).
 CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
-#: The model's column of the caption class.
+#: The model's columns of the caption and the other (loose text) classes.
 CAPTION_CLASS = MODEL_CLASSES.index("caption")
 OTHER_CLASS = MODEL_CLASSES.index("other")
 #: Most words the model's caption may have: the longest caption in the labelled corpus has 99; longer

@@ -392,17 +392,21 @@ def pictured_cues(text: str) -> tuple[str, ...]:
 def names_a_video(text: str) -> bool:
     """Is this caption a video's: does it name a video or its player (``VIDEO_NAMED``) and not call itself a
     photo? Weaker cues (``has_video_cue``: footage, "the moment") help to find captions, not their medium."""
-    if not _may_match(text, _VIDEO_STEMS):
-        return False
-    return bool(VIDEO_NAMED.search(text)) and not PHOTO_CUE.search(text)
+    return _video_unless_photo(text, VIDEO_NAMED)
 
 
 def has_video_cue(text: str) -> bool:
     """Does the text speak of a video (footage, clip, "the moment", a player's duration) and not call itself a
     photo? A video link or call is something a photo shows."""
+    return _video_unless_photo(text, VIDEO_CUE)
+
+
+def _video_unless_photo(text: str, pattern: re.Pattern[str]) -> bool:
+    """The video pattern matches and the text does not call itself a photo (both gated by _VIDEO_STEMS,
+    which every match of either pattern holds)."""
     if not _may_match(text, _VIDEO_STEMS):
         return False
-    return bool(VIDEO_CUE.search(text)) and not PHOTO_CUE.search(text)
+    return bool(pattern.search(text)) and not PHOTO_CUE.search(text)
 
 
 #: Longer blocks are never boilerplate headings (callers may test the length first and skip the call).
