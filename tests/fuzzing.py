@@ -38,6 +38,7 @@ PIECES = st.sampled_from(
         "\n2 hours ago\n",
         "Media playback is unsupported on your device",
         "FILE - ",
+        "Jane Roe helps her son on Nov. 19, 2019, in Leeds.",
         "(17/18–19/20)",
         "left",
         "right",

@@ -835,6 +835,48 @@ def test_a_wire_service_file_photo_is_a_caption(caption):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("Maria Lopez helps her son with his homework April 14, 2024, in Porthaven, Maine.", True),
+        (
+            "Porthaven Rovers' Sam Okafor scores during the first half on Tuesday, Nov. 19, 2019, in Leeds.",
+            True,
+        ),
+        (
+            "Jane Roe, chief executive of Acme Co., speaks at the summit September 12, 2016 in Washington.",
+            True,
+        ),
+        ("Rescuers (left) are seen at the site of the collapse on 7 May 2025 in Porthaven", True),
+        # One sentence only, no attribution, quotes, first person or link; a full date; a named subject.
+        ("Maria Lopez helps her son April 14, 2024. The school reopened. It had been shut for weeks.", False),
+        ("Maria Lopez was arrested on Nov. 8, 2023, police said.", False),
+        ("Maria Lopez has come a long way since freshman year Nov. 20, 2019 12:00 AM EST", False),
+        ("The shares rise 3% on Jan. 5, 2024, after the results.", False),
+        ('Maria Lopez says "we will rebuild" on Jan. 5, 2024.', False),
+        ("I visit my mother in Porthaven on May 7, 2025.", False),
+        ("Maria Lopez helps her son with his homework in Porthaven.", False),
+        ("Maria Lopez helps her son " + "and his friends " * 30 + "on April 14, 2024.", False),
+    ],
+)
+def test_a_dated_scene_reads_like_a_wire_caption(text, expected):
+    assert signals.is_dated_scene(text) is expected
+
+
+def test_a_dated_scene_between_story_paragraphs_is_a_caption():
+    """AP's caption formula (who does what, now, on which full date, where) is a caption even with no credit
+    and a closing full stop, which the model alone reads as a story paragraph on some sites."""
+    story = (
+        "The shelter has taken in more than 200 families since it opened, and its organisers said on "
+        "Monday that they expected the number to keep growing as the cold weather continued this month."
+    )
+    scene = "Volunteer Maria Lopez sorts donated coats at the community hall on Tuesday, Jan. 9, 2024, in Porthaven."
+    texts = ["Headline", story, story.replace("200", "300"), scene, story.replace("200", "400"), story, "End"]
+    assert label_texts(texts)[3][0] == "photo_caption"
+    told = "Volunteer Maria Lopez sorted donated coats at the hall on Tuesday, Jan. 9, 2024, her family said."
+    assert label_texts([*texts[:3], told, *texts[4:]])[3][0] == "body"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
         ("FILE - In this May 3, 2021, file photo, a runner crosses the line", True),
         ("Rescuers are seen at the site of the collapse on Tuesday", True),
         ("The harbour is shown in this image taken from a drone", True),

@@ -224,9 +224,10 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and len(text) > signals.BOILERPLATE_MAX_CHARS
             and endings[i].partition(":")[0] not in CAPTION_CREDIT_KINDS
             and text[:4] not in ("FILE", "File")
+            and not signals.is_dated_scene(text)
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
-            # either end, a short text, a credit ending, a file mark, or another label).
+            # either end, a short text, a credit ending, a file mark, a dated scene, or another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -252,6 +253,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
         elif label != "caption" and (
             (endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text))
             or FILE_PHOTO_LEAD.match(text)
+            or (label in ("body", "other") and signals.is_dated_scene(text))
         ):
             label, score = "caption", max(float(probs[i, CAPTION_CLASS]), 0.6)
         if label == "caption":
