@@ -860,6 +860,46 @@ def test_a_dated_scene_reads_like_a_wire_caption(text, expected):
     assert signals.is_dated_scene(text) is expected
 
 
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Zelensky (left) may be forced to fire Syrsky (right)", True),
+        ("The mayor (pictured) opened the bridge", True),
+        ("Front row (L) to (R): the winning crew", True),
+        ("Clockwise (clockwise from top left): the four finalists", True),
+        ("What is left for the left (and the right)?", False),
+        ("Pictured: the mayor", False),
+        ("The results (see below for the full table)", False),
+    ],
+)
+def test_position_mark(text, found):
+    assert bool(signals.POSITION_MARK.search(text)) is found
+
+
+def test_a_heading_like_line_with_a_position_mark_is_a_caption(monkeypatch):
+    """A short unclosed line the model reads as loose text is a sub-heading, unless it points at people in
+    a picture. (The model is made to read the line as "other", so that the rule is what decides.)"""
+    story = (
+        "The shelter has taken in more than 200 families since it opened, and its organisers said on "
+        "Monday that they expected the number to keep growing as the cold weather continued this month."
+    )
+    line = "Mayor Jane Roe (left) may be forced to replace her deputy (right)"
+    texts = ["Headline", story, story.replace("200", "300"), line, story.replace("200", "400"), story, "End"]
+    real = classifier._probabilities_and_endings
+
+    def other_at_3(texts, model):
+        probs, endings = real(texts, model)
+        probs = probs.copy()
+        probs[3] = 0.0
+        probs[3, classifier.OTHER_CLASS] = 0.9
+        return probs, endings
+
+    monkeypatch.setattr(classifier, "_probabilities_and_endings", other_at_3)
+    assert label_texts(texts)[3] == ("photo_caption", 0.6)
+    plain = line.replace(" (left)", "").replace(" (right)", "")
+    assert label_texts([*texts[:3], plain, *texts[4:]])[3][0] == "subheading"
+
+
 def test_a_dated_scene_between_story_paragraphs_is_a_caption():
     """AP's caption formula (who does what, now, on which full date, where) is a caption even with no credit
     and a closing full stop, which the model alone reads as a story paragraph on some sites."""

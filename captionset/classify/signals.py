@@ -69,6 +69,14 @@ PICTURED_CUE = re.compile(
     r"seen here|in this (?:photo|image|picture|file photo)|file photo|this photo|this image)\b",
     re.I,
 )
+# A bracketed position mark points at people in a picture ("Zelensky (left) meets Syrsky (right)",
+# "(pictured)"): a heading or a loose line never has one (story paragraphs may: the classifier asks only of
+# blocks the model reads as neither body nor caption).
+POSITION_MARK = re.compile(
+    r"\((?:pictured|left|right|cent(?:re|er)|above|below|inset|(?:second|third|far|top|bottom|back|front) "
+    r"(?:left|right|row)|from left|clockwise from (?:top )?left|l|r)\)",
+    re.I,
+)
 # Video captions and player titles speak of footage, clips and "the moment".
 VIDEO_CUE = re.compile(
     r"\b(?:videos?(?! (?:link|call|conference|chat|game|games|feed)s?\b)|footage|clips?|watch|filmed|the moment"
@@ -461,7 +469,7 @@ def is_dated_scene(text: str) -> bool:
         return False
     if REPORTING.search(text) or PERSONAL.search(text) or URL.search(text):
         return False
-    return not any(mark in text for mark in "\"“”")
+    return not any(mark in text for mark in '"“”')
 
 
 def caption_fields(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
