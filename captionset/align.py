@@ -1143,8 +1143,10 @@ def matching_text(block: Block) -> tuple[str, str]:
     The label prefix ("Devastation:", "Product name:") is kept apart: it can be a mood word or the subject.
     """
     text = block.text
-    if block.credit and block.credit in text:
-        text = text.replace(block.credit, " ")
+    if block.credit and (at := text.rfind(block.credit)) >= 0:
+        # The credit closes the caption: cut that one ("A rocket on an Etlaq launchpad. Etlaq" keeps its
+        # first "Etlaq").
+        text = f"{text[:at]} {text[at + len(block.credit) :]}"
     text = text.strip()
     lowered = text.lower() if _speedups is None else _speedups.lower(text)  # the same string, sooner
     for hint in CREDIT_HINTS:

@@ -60,6 +60,8 @@ def _train_module():
         ("A view of the comet over the hills. (Carlos Ruiz)", "Carlos Ruiz"),
         ("(Image: Getty)", "Getty"),
         ("Chuck Burton/AP", "Chuck Burton/AP"),
+        ("A rocket stands on the Porthaven launchpad. Porthaven Space", "Porthaven Space"),
+        ("The road to the spaceport from Duqm. Jane Roe for Example News", "Jane Roe for Example News"),
     ],
 )
 def test_credit_is_extracted_from_caption_endings(text, credit):
@@ -74,6 +76,10 @@ def test_credit_is_extracted_from_caption_endings(text, credit):
         "He joined the party in 1990 (with his wife)",
         "A sentence about an image: the thing is big",
         "They swam in the pool",
+        "The talks were led by Mr. Jeffry Roe",
+        "Bacalar Group 1. Aryna Sabalenka",
+        "Knock knock! Who is there? Cow",
+        "Done. Next Steps",
     ],
 )
 def test_running_text_has_no_credit(text):
@@ -876,14 +882,27 @@ def test_position_mark(text, found):
     assert bool(signals.POSITION_MARK.search(text)) is found
 
 
-def test_a_heading_like_line_with_a_position_mark_is_a_caption(monkeypatch):
+@pytest.mark.parametrize(
+    ("line", "plain"),
+    [
+        (
+            "Mayor Jane Roe (left) may be forced to replace her deputy (right)",
+            "Mayor Jane Roe and her deputy",
+        ),
+        (
+            "A rocket stands on the Porthaven launchpad. Porthaven Space",
+            "A rocket on the Porthaven launchpad",
+        ),
+    ],
+)
+def test_a_heading_like_line_that_points_at_a_picture_is_a_caption(monkeypatch, line, plain):
     """A short unclosed line the model reads as loose text is a sub-heading, unless it points at people in
-    a picture. (The model is made to read the line as "other", so that the rule is what decides.)"""
+    a picture or closes a sentence with a credit. (The model is made to read the line as "other", so that
+    the rule is what decides.)"""
     story = (
         "The shelter has taken in more than 200 families since it opened, and its organisers said on "
         "Monday that they expected the number to keep growing as the cold weather continued this month."
     )
-    line = "Mayor Jane Roe (left) may be forced to replace her deputy (right)"
     texts = ["Headline", story, story.replace("200", "300"), line, story.replace("200", "400"), story, "End"]
     real = classifier._probabilities_and_endings
 
@@ -896,7 +915,6 @@ def test_a_heading_like_line_with_a_position_mark_is_a_caption(monkeypatch):
 
     monkeypatch.setattr(classifier, "_probabilities_and_endings", other_at_3)
     assert label_texts(texts)[3] == ("photo_caption", 0.6)
-    plain = line.replace(" (left)", "").replace(" (right)", "")
     assert label_texts([*texts[:3], plain, *texts[4:]])[3][0] == "subheading"
 
 

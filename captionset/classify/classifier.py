@@ -254,7 +254,12 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             (endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text))
             or FILE_PHOTO_LEAD.match(text)
             or (label in ("body", "other") and signals.is_dated_scene(text))
-            or (label == "other" and "(" in text and signals.POSITION_MARK.search(text))
+            or (
+                label == "other"
+                and (
+                    ("(" in text and signals.POSITION_MARK.search(text)) or signals.sentence_then_credit(text)
+                )
+            )
         ):
             label, score = "caption", max(float(probs[i, CAPTION_CLASS]), 0.6)
         if label == "caption":

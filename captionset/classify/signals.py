@@ -472,10 +472,68 @@ def is_dated_scene(text: str) -> bool:
     return not any(mark in text for mark in '"“”')
 
 
+#: Abbreviations whose full stop ends no sentence ("Mr. Smith", "Acme Co. Ltd"): no credit follows them.
+TITLE_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "st",
+        "sen",
+        "rep",
+        "gov",
+        "gen",
+        "lt",
+        "col",
+        "sgt",
+        "prof",
+        "rev",
+        "jr",
+        "sr",
+        "inc",
+        "co",
+        "corp",
+        "ltd",
+        "no",
+        "vs",
+        "mt",
+        "ft",
+        "ave",
+    ]
+)
+#: Words a sentence needs before a credit phrase for the block to be a described picture, not a heading.
+SENTENCE_CREDIT_MIN_WORDS = 4
+
+
+def sentence_then_credit(text: str) -> bool:
+    """A sentence, then a capitalised phrase after its full stop ("A rocket stands on the launchpad. Etlaq",
+    "... south of Duqm. Tara Atkinson for Rest of World"): a caption and its credit. A heading holds no full
+    stop before its last words (abbreviations such as "Mr." and numbered items such as "1." do not count)."""
+    return _sentence_credit(text) is not None
+
+
+def _sentence_credit(text: str) -> str | None:
+    """The credit phrase of sentence_then_credit, or None."""
+    match = TAIL_PHRASE.search(text, max(0, len(text) - TAIL))
+    if match is None or text[match.start()] != ".":
+        return None
+    head = text[: match.start()]
+    last = head.rsplit(None, 1)[-1] if head.strip() else ""
+    if len(last) < 3 or not last.isalpha() or last.lower() in TITLE_ABBREVIATIONS:
+        return None
+    words = head.split()
+    if len(words) < SENTENCE_CREDIT_MIN_WORDS or not any(w.islower() and len(w) > 2 for w in words):
+        return None
+    return match.group("credit").strip()
+
+
 def caption_fields(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
     """Extract (label prefix, credit, position cues) from a caption's text."""
     match = credit_match(text)
     credit = match[1] if match else None
     if credit is None and is_credit_only(text):
         credit = text.strip(" ()[]")
+    elif credit is None and sentence_then_credit(text):
+        credit = _sentence_credit(text)
     return label_prefix(text), credit, pictured_cues(text)
