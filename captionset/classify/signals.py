@@ -152,9 +152,12 @@ BOILERPLATE = re.compile(
     r"^(?:advertisement|popular articles|related articles?|related|read more|more from|share this( article| story)?|"
     r"share|comments?|most read|most popular|trending|sign up|subscribe|you may also like\.{0,3}|"
     r"recommended|story continues below|continue reading|reply|up next|more stories|copy link|email|"
-    r"print|follow us|latest news|more on this story|top stories|watch next|related stories|read next)\s*:?$",
+    r"print|follow us|latest news|more on this story|top stories|watch next|related stories|read next|"
+    r"scroll to continue)\s*:?$",
     re.I,
 )
+# The dots and bars between widget labels on one line ("Advertisement · Scroll to continue", "Share | Email").
+WIDGET_SEPARATOR = re.compile(r"\s*[·•|]\s*")
 # Words of page furniture anywhere in a block: newsletters, cookies, sharing, sign-in prompts.
 FURNITURE_WORDS = re.compile(
     r"\b(?:advertisement|newsletter|subscribe|subscription|sign up|sign in|log in|logged in|cookies?|"
@@ -446,8 +449,13 @@ def is_boilerplate(text: str) -> bool:
 
 @lru_cache(maxsize=1024)
 def _boilerplate(text: str) -> bool:
-    """is_boilerplate of a short block. Cached: the features and the rules ask it of the same blocks."""
-    return bool(BOILERPLATE.match(text.strip()))
+    """is_boilerplate of a short block (a furniture label, or several joined by separators). Cached: the
+    features and the rules ask it of the same blocks."""
+    stripped = text.strip()
+    if BOILERPLATE.match(stripped):
+        return True
+    parts = [part for part in WIDGET_SEPARATOR.split(stripped) if part]
+    return len(parts) > 1 and all(BOILERPLATE.match(part) for part in parts)
 
 
 def is_byline(text: str) -> bool:
