@@ -10,13 +10,14 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 from .align import AlignOptions, align
 from .build import BuildResult, build
 from .build import resplit as split
-from .evaluate import EvalReport, evaluate
+from .evaluate import AlignmentReport, EvalReport, evaluate, evaluate_alignment
 from .load import load, show, stats
 from .model import Article, Block, Caption, RawRecord, Reject, Related
 from .parse import ParseOptions, parse_article
 
 __all__ = [
     "AlignOptions",
+    "AlignmentReport",
     "Article",
     "Block",
     "BuildResult",
@@ -30,6 +31,7 @@ __all__ = [
     "align",
     "build",
     "evaluate",
+    "evaluate_alignment",
     "load",
     "parse_article",
     "show",

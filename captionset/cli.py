@@ -136,6 +136,45 @@ def eval_command(gold_dir, text_dir, as_json, only):
         click.echo(format_report(report))
 
 
+@cli.command("eval-align")
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False))
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("--details", is_flag=True, help="Also list every caption's ranking.")
+@click.option(
+    "--gold-labels-only", is_flag=True, help="Skip the parser: score alignment on gold labels alone."
+)
+@_align_options
+def eval_align_command(
+    pairs, corpus_dir, as_json, details, gold_labels_only, neighbours, window_tokens, top_k
+):
+    """Score caption -> paragraph alignment against hand-labelled pairs.
+
+    PAIRS is a JSONL file, one labelled caption per line: {"article": NAME, "caption": I, "best": [J, ...]}
+    in the gold block numbering of CORPUS_DIR/gold/NAME.jsonl ("best": [] when no paragraph is the
+    picture's; "corpus": X for an article in the folder X beside CORPUS_DIR). Prints top-1 / top-3 of
+    `related` next to the nearest-paragraphs baseline, on gold labels and on the parser's labels.
+
+    \b
+    Example:
+        captionset eval-align tests/data/align_heldout.jsonl ../shared/corpus/dev
+        captionset eval-align --json --top-k 5 my_pairs.jsonl my_corpus/
+    """
+    from .evaluate import evaluate_alignment, format_alignment_report
+
+    options = _alignment(neighbours, window_tokens, top_k)
+    try:
+        report = evaluate_alignment(pairs, corpus_dir, options, with_parser=not gold_labels_only)
+    except (OSError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    if not report.pairs:
+        raise click.ClickException(f"no labelled captions in {pairs}")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(details=details), sort_keys=True))
+    else:
+        click.echo(format_alignment_report(report, details=details))
+
+
 def _ratios_option(ctx, param, value):
     from .splits import parse_ratios
 

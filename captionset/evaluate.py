@@ -1,4 +1,5 @@
-"""Evaluation as a feature: score the parser against block-labelled gold files.
+"""Evaluation as a feature: score the parser against block-labelled gold files, and the alignment against
+hand-labelled caption -> paragraph pairs (``evaluate_alignment``, at the end of this module).
 
 Gold format (one ``NAME.jsonl`` per ``NAME.txt``): one JSON object per block of the text split on blank
 lines, in order, with at least ``text`` and ``label`` (and often ``kind``). The rules are those of the
@@ -24,13 +25,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import CAPTION_LABELS, LABELS, Block
+from .align import DEFAULT_ALIGN_OPTIONS, AlignOptions, align
+from .model import CAPTION_LABELS, LABELS, Article, Block
 from .parse import parse_article
+from .text import to_text
 
 # How many leading characters of a gold block's first line locate it in the text (scorer rule).
 SEARCH_KEY_CHARS = 40
@@ -370,14 +374,278 @@ def format_report(report: EvalReport) -> str:
     return "\n".join(lines)
 
 
+# --- alignment -------------------------------------------------------------------------------------------
+#
+# A pairs file holds one JSON object per labelled caption: {"article": NAME, "caption": I, "best": [J, ...]}
+# in the gold block numbering (block i of the text split on blank lines, as the gold files number them);
+# "best": [] says that no paragraph is the picture's; "weak": true marks a judgement call; "corpus": X says
+# the article lives in the folder X beside CORPUS_DIR (../shared/corpus/train beside .../dev) rather than in
+# CORPUS_DIR itself. Articles are read from CORPUS_DIR/text/NAME.txt and CORPUS_DIR/gold/NAME.jsonl.
+
+# The gold block split of the corpus format: blank lines (spaces or tabs allowed) separate blocks.
+GOLD_SPLIT = re.compile(r"\n[ \t]*\n")
+#: Related paragraphs looked at: top-1 and top-3 accuracy.
+ALIGN_TOP = 3
+
+
+def read_pairs(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a pairs file (ValueError, with the line, for a row without article, caption and best)."""
+    rows = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if (
+            not isinstance(row, dict)
+            or not isinstance(row.get("article"), str)
+            or not isinstance(row.get("caption"), int)
+            or not isinstance(row.get("best"), list)
+        ):
+            raise ValueError(
+                f"{path}:{number}: a pair needs 'article' (text), 'caption' (int), 'best' (list)"
+            )
+        rows.append(row)
+    return rows
+
+
+def gold_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every gold block: the split on blank lines, empty pieces dropped, pieces not trimmed."""
+    spans, pos = [], 0
+    for match in GOLD_SPLIT.finditer(text):
+        spans.append((pos, match.start()))
+        pos = match.end()
+    spans.append((pos, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def gold_article(folder: str | Path, name: str) -> Article:
+    """The article of FOLDER/text/NAME.txt labelled as FOLDER/gold/NAME.jsonl says (sub-headings, kind
+    ``subheading``, get the label ``subheading``): what alignment alone is measured on."""
+    folder = Path(folder)
+    text, _ = to_text((folder / "text" / f"{name}.txt").read_bytes())
+    rows = read_gold(folder / "gold" / f"{name}.jsonl")
+    spans = gold_blocks(text)
+    if len(spans) != len(rows):
+        raise ValueError(f"{name}: {len(spans)} blocks in the text, {len(rows)} gold rows")
+    blocks = []
+    for i, ((start, end), row) in enumerate(zip(spans, rows, strict=True)):
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        piece = piece.strip()
+        label = "subheading" if row.get("kind") == "subheading" else row["label"]
+        media = {"photo_caption": "photo", "video_caption": "video"}.get(label)
+        blocks.append(Block(i, start + lead, start + lead + len(piece), piece, label, 1.0, media_type=media))
+    title = next((b.text for b in blocks if b.label == "title"), None)
+    return Article(name, name, text, blocks, title=title)
+
+
+def nearest_paragraphs(body: list[int], caption_index: int, k: int = ALIGN_TOP) -> list[int]:
+    """The proximity baseline: the k body paragraphs nearest to the caption (the one before first)."""
+    return sorted(body, key=lambda i: (abs(i - caption_index), i > caption_index))[:k]
+
+
+def _to_gold(parsed: Article, spans: list[tuple[int, int]]) -> dict[int, int]:
+    """Parser block index -> gold block index: the gold block holding the parser block's start."""
+    starts = [s for s, _ in spans]
+    out = {}
+    for block in parsed.blocks:
+        j = max(0, next((n for n, s in enumerate(starts) if s > block.start), len(starts)) - 1)
+        out[block.index] = j
+    return out
+
+
+@dataclass(slots=True)
+class AlignScores:
+    """Alignment figures with one set of block labels (gold or the parser's)."""
+
+    captions: int = 0  # labelled captions with a best paragraph
+    found: int = 0  # ... that are captions in these labels
+    top1: int = 0
+    top3: int = 0
+    proximity_top1: int = 0
+    proximity_top3: int = 0
+    empty: int = 0  # ... that got no related paragraph
+    strong: int = 0  # ... not marked weak
+    strong_top1: int = 0
+    no_paragraph: int = 0  # labelled captions that no paragraph describes
+    no_paragraph_empty: int = 0  # ... that got no related paragraph, as they should
+
+    def add(self, best: set[int], ranked: list[int], baseline: list[int], present: bool, weak: bool) -> None:
+        if not best:
+            self.no_paragraph += 1
+            self.no_paragraph_empty += not ranked
+            return
+        hit1, hit3 = bool(ranked[:1]) and ranked[0] in best, bool(best & set(ranked[:ALIGN_TOP]))
+        self.captions += 1
+        self.found += present
+        self.top1 += hit1
+        self.top3 += hit3
+        self.proximity_top1 += bool(baseline[:1]) and baseline[0] in best
+        self.proximity_top3 += bool(best & set(baseline[:ALIGN_TOP]))
+        self.empty += not ranked
+        if not weak:
+            self.strong += 1
+            self.strong_top1 += hit1
+
+    def to_dict(self) -> dict[str, Any]:
+        n = self.captions or 1
+        return {
+            "captions": self.captions,
+            "found_as_caption": self.found,
+            "top1": round(self.top1 / n, 4),
+            "top3": round(self.top3 / n, 4),
+            "proximity_top1": round(self.proximity_top1 / n, 4),
+            "proximity_top3": round(self.proximity_top3 / n, 4),
+            "empty_related": self.empty,
+            "strong_top1": round(self.strong_top1 / (self.strong or 1), 4),
+            "no_paragraph_captions": self.no_paragraph,
+            "no_paragraph_left_empty": self.no_paragraph_empty,
+        }
+
+
+@dataclass(slots=True)
+class AlignmentReport:
+    """Top-1 / top-3 of ``related`` against hand-labelled pairs, next to the proximity baseline: on articles
+    labelled by their gold files (alignment alone) and as the parser labels them (the whole pipeline)."""
+
+    articles: int = 0
+    pairs: int = 0
+    gold: AlignScores = field(default_factory=AlignScores)
+    parser: AlignScores | None = None
+    parser_error: str | None = None
+    align_seconds: float = 0.0
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self, details: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "articles": self.articles,
+            "captions": self.pairs,
+            "gold": self.gold.to_dict(),
+            "parser": self.parser.to_dict() if self.parser else None,
+            "parser_error": self.parser_error,
+            "align_ms_per_article": round(self.align_seconds / (self.articles or 1) * 1e3, 4),
+        }
+        if details:
+            out["details"] = self.details
+        return out
+
+
+def evaluate_alignment(
+    pairs: str | Path | list[dict[str, Any]],
+    corpus_dir: str | Path,
+    options: AlignOptions = DEFAULT_ALIGN_OPTIONS,
+    *,
+    with_parser: bool = True,
+) -> AlignmentReport:
+    """Score ``align`` against a pairs file (or its rows) over the articles of ``corpus_dir``."""
+    rows = read_pairs(pairs) if isinstance(pairs, (str, Path)) else list(pairs)
+    corpus_dir = Path(corpus_dir)
+    by_article: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_article.setdefault((row.get("corpus"), row["article"]), []).append(row)
+    report = AlignmentReport(articles=len(by_article), pairs=len(rows))
+    report.parser = AlignScores() if with_parser else None
+    for (corpus, name), labelled in sorted(
+        by_article.items(), key=lambda item: (item[0][0] or "", item[0][1])
+    ):
+        folder = corpus_dir if corpus is None or corpus == corpus_dir.name else corpus_dir.parent / corpus
+        article = gold_article(folder, name)
+        started = time.perf_counter()
+        captions = {c.block_index: c for c in align(article, options)}
+        report.align_seconds += time.perf_counter() - started
+        body = [b.index for b in article.blocks if b.label == "body"]
+        parsed_captions: dict[int, Any] = {}
+        parsed_body: list[int] = []
+        to_gold: dict[int, int] = {}
+        if with_parser:
+            try:
+                parsed = parse_article(
+                    (folder / "text" / f"{name}.txt").read_bytes(), source=name, article_id=name
+                )
+            except Exception as error:  # the parser is another stage: report it, keep scoring alignment
+                report.parser_error = f"{type(error).__name__}: {error}"
+            else:
+                to_gold = _to_gold(parsed, gold_blocks(article.text))
+                parsed_captions = {to_gold[c.block_index]: c for c in align(parsed, options)}
+                parsed_body = [b.index for b in parsed.blocks if b.label == "body"]
+        for row in labelled:
+            best, weak = set(row["best"]), bool(row.get("weak"))
+            found = captions.get(row["caption"])
+            ours = [r.block_index for r in found.related] if found else []
+            baseline = nearest_paragraphs(body, row["caption"])
+            report.gold.add(best, ours, baseline, found is not None, weak)
+            if report.parser is not None:
+                p_found = parsed_captions.get(row["caption"])
+                p_ours = [to_gold[r.block_index] for r in p_found.related] if p_found else []
+                p_base = (
+                    [to_gold[i] for i in nearest_paragraphs(parsed_body, p_found.block_index)]
+                    if p_found
+                    else []
+                )
+                report.parser.add(best, p_ours, p_base, p_found is not None, weak)
+            report.details.append(
+                {
+                    "article": name,
+                    "caption": row["caption"],
+                    "best": sorted(best),
+                    "related": ours,
+                    "scores": [round(r.score, 3) for r in found.related] if found else [],
+                    "proximity": baseline,
+                    "weak": weak,
+                }
+            )
+    return report
+
+
+def format_alignment_report(report: AlignmentReport, details: bool = False) -> str:
+    """A readable summary (and, with ``details``, one line per caption: ok = top-1 right, o3 = in the top 3,
+    XX = wrong), for people."""
+    lines = [f"{report.pairs} hand-labelled captions over {report.articles} articles"]
+    if report.parser_error:
+        lines.append(f"  the parser failed, its figures are incomplete: {report.parser_error}")
+    for mode, scores in (("gold", report.gold), ("parser", report.parser)):
+        if scores is None:
+            continue
+        r = scores.to_dict()
+        lines.append(
+            f"  [{mode} labels] top-1 {r['top1']:.3f} (proximity {r['proximity_top1']:.3f})  "
+            f"top-3 {r['top3']:.3f} (proximity {r['proximity_top3']:.3f})  "
+            f"strong top-1 {r['strong_top1']:.3f}  n={r['captions']} found={r['found_as_caption']} "
+            f"empty={r['empty_related']}  no-paragraph captions left empty "
+            f"{r['no_paragraph_left_empty']}/{r['no_paragraph_captions']}"
+        )
+    if details:
+        for d in report.details:
+            if not d["best"]:
+                mark = "ok" if not d["related"] else "XX"
+            elif d["related"][:1] and d["related"][0] in d["best"]:
+                mark = "ok"
+            else:
+                mark = "o3" if set(d["best"]) & set(d["related"]) else "XX"
+            lines.append(
+                f"{mark}  {d['article'][:28]} {d['caption']} best {d['best']} got {d['related']} {d['scores']}"
+                f" prox {d['proximity']}{' weak' if d['weak'] else ''}"
+            )
+    return "\n".join(lines)
+
+
 __all__ = [
     "PRF",
+    "AlignScores",
+    "AlignmentReport",
     "BlockMatch",
     "EvalReport",
     "SiteReport",
     "corpus_digest",
     "evaluate",
+    "evaluate_alignment",
+    "format_alignment_report",
     "format_report",
+    "gold_article",
     "is_dont_care",
     "match_blocks",
+    "read_pairs",
 ]

@@ -35,6 +35,7 @@ from captionset.align import (
     _off_story,
     caption_features,
 )
+from captionset.evaluate import gold_article
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,13 +50,12 @@ def _eval_module() -> Any:
 
 def collect(dev: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One item per labelled caption: its article, candidate block indices, features, which are best."""
-    evaluation = _eval_module()
     by_article: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_article[(row.get("corpus", "dev"), row["article"])].append(row)
     items = []
     for (corpus, name), labelled in sorted(by_article.items()):
-        article = evaluation.gold_article(dev.parent / corpus, name)
+        article = gold_article(dev.parent / corpus, name)
         body_indices = [b.index for b in article.blocks if b.label == "body"]
         body = _Body.of(article.blocks)
         found = {

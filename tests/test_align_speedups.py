@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.util
 import sys
 import sysconfig
 from pathlib import Path
@@ -17,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from captionset import parse_article
+from captionset.evaluate import gold_article
 from captionset.model import Article, Block
 
 #: The module, not the function the package exports under the same name.
@@ -84,17 +84,9 @@ def test_pure_python_switch_turns_the_extension_off():
     assert pure_python_output(code) == "None"
 
 
-def _gold_article():
-    spec = importlib.util.spec_from_file_location("eval_align", ROOT / "scripts" / "eval_align.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.gold_article
-
-
 @needs_compiled
 @pytest.mark.shared
 def test_compiled_equals_python_on_every_shared_article(shared_dir):
-    gold_article = _gold_article()
     paths = sorted((shared_dir / "corpus").glob("*/text/*.txt"))
     assert len(paths) >= 150
     golds = 0

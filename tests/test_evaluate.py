@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -358,3 +359,161 @@ def test_same_gold_spans_as_score_parse(shared_dir, dev_dir):
         text = (dev_dir / "text" / f"{name}.txt").read_text(encoding="utf-8")
         rows = [json.loads(line) for line in (dev_dir / "gold" / f"{name}.jsonl").open(encoding="utf-8")]
         assert gold_spans(text, rows) == scorer.gold_spans(text, rows)
+
+
+# --- alignment against hand-labelled pairs ----------------------------------------------------------------
+
+HARBOUR = """Harbour wall rebuilt after winter storms
+
+Storm damage: Waves crash over the old harbour wall at Porthaven during the February gales
+
+Work on the new sea defences began in the spring and is due to finish before the autumn tides.
+
+The council says the project has cost more than £4 million, most of it from a national flood fund.
+
+Fishermen had warned for years that the old harbour wall at Porthaven would not survive another gale.
+
+A view of the town from the hills above
+
+Residents will be invited to a public opening of the promenade in October.
+
+By Staff Reporter 02/05/2021 10:15:00
+"""
+HARBOUR_LABELS = ["title", "photo_caption", "body", "body", "body", "photo_caption", "body", "byline"]
+
+
+def write_corpus(root: Path, name: str = "example.org__harbour") -> Path:
+    """CORPUS/text/NAME.txt and CORPUS/gold/NAME.jsonl for the harbour article; returns CORPUS."""
+    root.mkdir(exist_ok=True)
+    write_pair(root, name, HARBOUR, HARBOUR_LABELS)
+    return root
+
+
+def write_pairs(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def test_alignment_is_scored_against_labelled_pairs_and_the_proximity_baseline(tmp_path):
+    from captionset.evaluate import evaluate_alignment
+
+    corpus = write_corpus(tmp_path / "dev")
+    rows = [
+        # The lead caption names the harbour wall at Porthaven, which paragraph 4 is about, not paragraph 2
+        # next to it: the ranking finds it, the nearest-paragraph baseline does not.
+        {"article": "example.org__harbour", "caption": 1, "best": [4]},
+        {"article": "example.org__harbour", "caption": 5, "best": [], "weak": True},
+    ]
+    report = evaluate_alignment(rows, corpus)
+    gold = report.gold.to_dict()
+    assert (report.articles, report.pairs) == (1, 2)
+    assert gold["captions"] == 1 and gold["found_as_caption"] == 1
+    assert gold["top1"] == 1.0 and gold["top3"] == 1.0
+    assert gold["proximity_top1"] == 0.0
+    assert gold["no_paragraph_captions"] == 1
+    assert report.parser is not None and report.parser.captions == 1
+    first = report.details[0]
+    assert first["related"][0] == 4 and first["proximity"][0] == 2
+    assert evaluate_alignment(rows, corpus, with_parser=False).parser is None
+
+
+def test_a_pair_naming_a_block_that_is_no_caption_is_a_miss(tmp_path):
+    from captionset.evaluate import evaluate_alignment
+
+    corpus = write_corpus(tmp_path / "dev")
+    report = evaluate_alignment([{"article": "example.org__harbour", "caption": 3, "best": [4]}], corpus)
+    assert report.gold.to_dict()["found_as_caption"] == 0
+    assert report.gold.to_dict()["top1"] == 0.0
+
+
+def test_a_pair_may_name_an_article_of_a_sibling_corpus(tmp_path):
+    from captionset.evaluate import evaluate_alignment
+
+    dev = write_corpus(tmp_path / "dev")
+    write_corpus(tmp_path / "train", "example.org__other")
+    rows = [
+        {"article": "example.org__harbour", "caption": 1, "best": [4]},
+        {"article": "example.org__other", "caption": 1, "best": [4], "corpus": "train"},
+    ]
+    assert evaluate_alignment(rows, dev).gold.top1 == 2
+    with pytest.raises(FileNotFoundError):
+        evaluate_alignment([{**rows[1], "corpus": "nowhere"}], dev)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("not json", "not JSON"),
+        ('{"article": "a", "caption": "1", "best": []}', "'caption' (int)"),
+        ('["a", 1, []]', "a pair needs"),
+    ],
+)
+def test_a_broken_pairs_file_names_its_line(tmp_path, line, reason):
+    from captionset.evaluate import read_pairs
+
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"article": "a", "caption": 1, "best": [2]}\n\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"pairs.jsonl:3: .*{re.escape(reason)}"):
+        read_pairs(path)
+
+
+def test_eval_align_command(tmp_path):
+    from click.testing import CliRunner
+
+    from captionset.cli import cli
+
+    corpus = write_corpus(tmp_path / "dev")
+    pairs = write_pairs(
+        tmp_path / "pairs.jsonl", [{"article": "example.org__harbour", "caption": 1, "best": [4]}]
+    )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval-align", str(pairs), str(corpus)], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "1 hand-labelled captions over 1 articles" in result.output
+    assert "[gold labels] top-1 1.000 (proximity 0.000)" in result.output
+    assert "[parser labels]" in result.output
+    result = runner.invoke(
+        cli,
+        ["eval-align", "--json", "--details", "--gold-labels-only", "--top-k", "1", str(pairs), str(corpus)],
+        catch_exceptions=False,
+    )
+    figures = json.loads(result.output)
+    assert figures["parser"] is None and figures["gold"]["top1"] == 1.0
+    assert len(figures["details"][0]["related"]) == 1  # --top-k reaches the alignment
+    broken = write_pairs(tmp_path / "broken.jsonl", [])
+    broken.write_text("{oops\n", encoding="utf-8")
+    result = runner.invoke(cli, ["eval-align", str(broken), str(corpus)])
+    assert result.exit_code == 1 and "broken.jsonl:1: not JSON" in result.output
+    empty = write_pairs(tmp_path / "empty.jsonl", [])
+    result = runner.invoke(cli, ["eval-align", str(empty), str(corpus)])
+    assert result.exit_code == 1 and "no labelled captions" in result.output
+
+
+def test_eval_align_as_a_subprocess(tmp_path):
+    corpus = write_corpus(tmp_path / "dev")
+    pairs = write_pairs(
+        tmp_path / "pairs.jsonl", [{"article": "example.org__harbour", "caption": 1, "best": [4]}]
+    )
+    process = subprocess.run(
+        [sys.executable, "-m", "captionset", "eval-align", "--json", str(pairs), str(corpus)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(process.stdout)["gold"]["top1"] == 1.0
+
+
+@pytest.mark.shared
+def test_eval_align_script_and_api_agree_on_the_labelled_sets(dev_dir):
+    """scripts/eval_align.py is a thin layer over evaluate_alignment: same figures, same shape."""
+    from captionset.evaluate import evaluate_alignment
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("eval_align", root / "scripts" / "eval_align.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.load_gold(module.HELDOUT)
+    assert module.evaluate(dev_dir, rows, with_parser=False)["gold"] == (
+        evaluate_alignment(rows, dev_dir, with_parser=False).gold.to_dict()
+    )
