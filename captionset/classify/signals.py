@@ -482,34 +482,9 @@ def is_dated_scene(text: str) -> bool:
 
 #: Abbreviations whose full stop ends no sentence ("Mr. Smith", "Acme Co. Ltd"): no credit follows them.
 TITLE_ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "st",
-        "sen",
-        "rep",
-        "gov",
-        "gen",
-        "lt",
-        "col",
-        "sgt",
-        "prof",
-        "rev",
-        "jr",
-        "sr",
-        "inc",
-        "co",
-        "corp",
-        "ltd",
-        "no",
-        "vs",
-        "mt",
-        "ft",
-        "ave",
-    ]
-)
+    ("mr", "mrs", "ms", "dr", "st", "sen", "rep", "gov", "gen", "lt", "col", "sgt", "prof", "rev", "jr", "sr",
+     "inc", "co", "corp", "ltd", "no", "vs", "mt", "ft", "ave")
+)  # fmt: skip
 #: Words a sentence needs before a credit phrase for the block to be a described picture, not a heading.
 SENTENCE_CREDIT_MIN_WORDS = 4
 
@@ -540,8 +515,6 @@ def caption_fields(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
     """Extract (label prefix, credit, position cues) from a caption's text."""
     match = credit_match(text)
     credit = match[1] if match else None
-    if credit is None and is_credit_only(text):
-        credit = text.strip(" ()[]")
-    elif credit is None and sentence_then_credit(text):
-        credit = _sentence_credit(text)
+    if credit is None:
+        credit = text.strip(" ()[]") if is_credit_only(text) else _sentence_credit(text)
     return label_prefix(text), credit, pictured_cues(text)
