@@ -449,12 +449,16 @@ def is_boilerplate(text: str) -> bool:
 
 @lru_cache(maxsize=1024)
 def _boilerplate(text: str) -> bool:
-    """is_boilerplate of a short block (a furniture label, or several joined by separators). Cached: the
-    features and the rules ask it of the same blocks."""
-    stripped = text.strip()
-    if BOILERPLATE.match(stripped):
-        return True
-    parts = [part for part in WIDGET_SEPARATOR.split(stripped) if part]
+    """is_boilerplate of a short block. Cached: the features and the rules ask it of the same blocks."""
+    return bool(BOILERPLATE.match(text.strip()))
+
+
+def joins_widget_labels(text: str) -> bool:
+    """A short line of several furniture labels joined by separators ("Advertisement · Scroll to continue",
+    "Share | Email | Print"). A rule of the classifier, not a model feature (the model was trained without it)."""
+    if len(text) > BOILERPLATE_MAX_CHARS or not any(mark in text for mark in "·•|"):
+        return False
+    parts = [part for part in WIDGET_SEPARATOR.split(text.strip()) if part]
     return len(parts) > 1 and all(BOILERPLATE.match(part) for part in parts)
 
 
