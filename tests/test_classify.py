@@ -80,6 +80,8 @@ def test_credit_is_extracted_from_caption_endings(text, credit):
         "Bacalar Group 1. Aryna Sabalenka",
         "Knock knock! Who is there? Cow",
         "Done. Next Steps",
+        "“We will rebuild this town together, whatever it takes.” Jane Roe",
+        "“We will rebuild this town together, whatever it takes. Jane Roe",
     ],
 )
 def test_running_text_has_no_credit(text):

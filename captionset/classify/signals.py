@@ -489,6 +489,8 @@ TITLE_ABBREVIATIONS = frozenset(
     ("mr", "mrs", "ms", "dr", "st", "sen", "rep", "gov", "gen", "lt", "col", "sgt", "prof", "rev", "jr", "sr",
      "inc", "co", "corp", "ltd", "no", "vs", "mt", "ft", "ave")
 )  # fmt: skip
+#: Marks that open a quotation: a block that opens with one is a pull quote, not a described picture.
+QUOTE_OPENERS = frozenset("\"'“‘«")
 #: Words a sentence needs before a credit phrase for the block to be a described picture, not a heading.
 SENTENCE_CREDIT_MIN_WORDS = 4
 
@@ -496,16 +498,20 @@ SENTENCE_CREDIT_MIN_WORDS = 4
 def sentence_then_credit(text: str) -> bool:
     """A sentence, then a capitalised phrase after its full stop ("A rocket stands on the launchpad. Etlaq",
     "... south of Duqm. Tara Atkinson for Rest of World"): a caption and its credit. A heading holds no full
-    stop before its last words (abbreviations such as "Mr." and numbered items such as "1." do not count)."""
+    stop before its last words (abbreviations such as "Mr." and numbered items such as "1." do not count), and
+    a quotation with its speaker ("“We will rebuild this town.” Jane Roe") is a pull quote."""
     return _sentence_credit(text) is not None
 
 
 def _sentence_credit(text: str) -> str | None:
     """The credit phrase of sentence_then_credit, or None."""
     match = TAIL_PHRASE.search(text, max(0, len(text) - TAIL))
-    if match is None or text[match.start()] != ".":
+    # A full stop, then a space: a quotation closed before the name is a pull quote and its speaker.
+    if match is None or text[match.start()] != "." or not text[match.start() + 1].isspace():
         return None
     head = text[: match.start()]
+    if head.lstrip()[:1] in QUOTE_OPENERS:
+        return None
     last = head.rsplit(None, 1)[-1] if head.strip() else ""
     if len(last) < 3 or not last.isalpha() or last.lower() in TITLE_ABBREVIATIONS:
         return None
