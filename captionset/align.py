@@ -1144,8 +1144,8 @@ def matching_text(block: Block) -> tuple[str, str]:
     """
     text = block.text
     if block.credit and (at := text.rfind(block.credit)) >= 0:
-        # The credit closes the caption: cut that one ("A rocket on an Etlaq launchpad. Etlaq" keeps its
-        # first "Etlaq").
+        # The credit closes the caption: cut that one ("A rocket on the Porthaven launchpad. Porthaven" keeps
+        # its first "Porthaven").
         text = f"{text[:at]} {text[at + len(block.credit) :]}"
     text = text.strip()
     lowered = text.lower() if _speedups is None else _speedups.lower(text)  # the same string, sooner

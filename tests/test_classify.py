@@ -61,7 +61,7 @@ def _train_module():
         ("(Image: Getty)", "Getty"),
         ("Chuck Burton/AP", "Chuck Burton/AP"),
         ("A rocket stands on the Porthaven launchpad. Porthaven Space", "Porthaven Space"),
-        ("The road to the spaceport from Duqm. Jane Roe for Example News", "Jane Roe for Example News"),
+        ("The road to the harbour from the hills. Jane Roe for Example News", "Jane Roe for Example News"),
     ],
 )
 def test_credit_is_extracted_from_caption_endings(text, credit):
@@ -76,9 +76,9 @@ def test_credit_is_extracted_from_caption_endings(text, credit):
         "He joined the party in 1990 (with his wife)",
         "A sentence about an image: the thing is big",
         "They swam in the pool",
-        "The talks were led by Mr. Jeffry Roe",
-        "Bacalar Group 1. Aryna Sabalenka",
-        "Knock knock! Who is there? Cow",
+        "The talks were led by Mr. Sam Okafor",
+        "Porthaven Group 1. Jane Roe",
+        "Guess who came to dinner? Uncle Sam",
         "Done. Next Steps",
         "“We will rebuild this town together, whatever it takes.” Jane Roe",
         "“We will rebuild this town together, whatever it takes. Jane Roe",
@@ -875,7 +875,7 @@ def test_a_wire_service_file_photo_is_a_caption(caption):
         # One sentence only, no attribution, quotes, first person or link; a full date; a named subject.
         ("Maria Lopez helps her son April 14, 2024. The school reopened. It had been shut for weeks.", False),
         ("Maria Lopez was arrested on Nov. 8, 2023, police said.", False),
-        ("Maria Lopez has come a long way since freshman year Nov. 20, 2019 12:00 AM EST", False),
+        ("Maria Lopez has won again this season Nov. 20, 2019 12:00 AM EST", False),
         ("The shares rise 3% on Jan. 5, 2024, after the results.", False),
         ('Maria Lopez says "we will rebuild" on Jan. 5, 2024.', False),
         ("I visit my mother in Porthaven on May 7, 2025.", False),
@@ -890,7 +890,7 @@ def test_a_dated_scene_reads_like_a_wire_caption(text, expected):
 @pytest.mark.parametrize(
     ("text", "found"),
     [
-        ("Zelensky (left) may be forced to fire Syrsky (right)", True),
+        ("The mayor (left) may be forced to replace her deputy (right)", True),
         ("The mayor (pictured) opened the bridge", True),
         ("Front row (L) to (R): the winning crew", True),
         ("Clockwise (clockwise from top left): the four finalists", True),

@@ -69,7 +69,7 @@ PICTURED_CUE = re.compile(
     r"seen here|in this (?:photo|image|picture|file photo)|file photo|this photo|this image)\b",
     re.I,
 )
-# A bracketed position mark points at people in a picture ("Zelensky (left) meets Syrsky (right)",
+# A bracketed position mark points at people in a picture ("The mayor (left) greets her deputy (right)",
 # "(pictured)"): a heading or a loose line never has one (story paragraphs may: the classifier asks only of
 # blocks the model reads as neither body nor caption).
 POSITION_MARK = re.compile(
@@ -135,8 +135,8 @@ FULL_DATE = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+(?:19|20)\d\d\b|"
     r"\b\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?,?\s+(?:19|20)\d\d\b"
 )
-# A named subject and a present-tense verb opening a block, the wire captions' formula ("LeBron James dunks",
-# "Adriane Burnett helps", "Jamie Dimon, CEO of X, speaks", "Detectives are seen"): capitalised words, an
+# A named subject and a present-tense verb opening a block, the wire captions' formula ("Sam Okafor scores",
+# "Maria Lopez helps", "Jane Roe, chief executive of X, speaks", "Rescuers are seen"): capitalised words, an
 # optional aside in brackets or commas, then a verb in -s (not "was" or "has", nor a word in -ss, -us, -is)
 # or "is/are seen". A determiner before a lower-case word ("The shares rose") opens a common noun, not a name.
 SUBJECT_PRESENT_VERB = re.compile(
@@ -469,8 +469,8 @@ def is_byline(text: str) -> bool:
 
 def is_dated_scene(text: str) -> bool:
     """A block of one sentence (an abbreviation may look like a second) in the wire captions' formula: a named
-    subject doing something now, dated with a full date ("Adriane Burnett helps her son with his studies April
-    14, 2024, in Birmingham, Ala."). Story sentences with a full date report or narrate: they quote,
+    subject doing something now, dated with a full date ("Maria Lopez helps her son with his homework April
+    14, 2024, in Porthaven, Maine."). Story sentences with a full date report or narrate: they quote,
     attribute, use the past or the first person. (Cheapest checks first: this runs on every short story
     paragraph, and a year's first two digits rule out most of them.)"""
     if len(text) > DATED_SCENE_MAX_CHARS or ("20" not in text and "19" not in text):
@@ -496,8 +496,8 @@ SENTENCE_CREDIT_MIN_WORDS = 4
 
 
 def sentence_then_credit(text: str) -> bool:
-    """A sentence, then a capitalised phrase after its full stop ("A rocket stands on the launchpad. Etlaq",
-    "... south of Duqm. Tara Atkinson for Rest of World"): a caption and its credit. A heading holds no full
+    """A sentence, then a capitalised phrase after its full stop ("A rocket stands on the launchpad. Porthaven
+    Space", "... south of the harbour. Jane Roe for Example News"): a caption and its credit. A heading holds no full
     stop before its last words (abbreviations such as "Mr." and numbered items such as "1." do not count), and
     a quotation with its speaker ("“We will rebuild this town.” Jane Roe") is a pull quote."""
     return _sentence_credit(text) is not None
