@@ -939,6 +939,41 @@ def test_a_heading_like_line_that_points_at_a_picture_is_a_caption(monkeypatch, 
     assert label_texts([*texts[:3], plain, *texts[4:]])[3][0] == "subheading"
 
 
+@pytest.mark.parametrize(
+    ("text", "stamp"),
+    [
+        ("Updated: 9.45pm", True),
+        ("Wed, Oct 14, 2020 - 5:50 AM", True),
+        ("Published 10:48 GMT", True),
+        ("Last updated at 9.45pm", True),
+        ("Tuesday 10:48", True),
+        ("Fireworks light up the sky at 9pm", False),
+        ("The 9:30 train from Porthaven", False),
+        ("1:30", False),  # a video's duration, not a time of day
+        ("Budget Speech 2:45", False),
+        ("Updated: the council met again on Tuesday at 9.45pm to vote", False),
+    ],
+)
+def test_time_stamp(text, stamp):
+    assert signals.is_time_stamp(text) is stamp
+
+
+def test_a_time_stamp_is_never_a_caption(monkeypatch):
+    """Even when the model reads it as one: the rule falls back to the model's likeliest other class."""
+    story = "The council said the new harbour wall would be finished before the autumn tides arrive."
+    texts = ["Headline", story, "Updated: 9.45pm", story.replace("council", "mayor"), "End"]
+    real = classifier._probabilities_and_endings
+
+    def caption_at_2(texts, model):
+        probs, endings = real(texts, model)
+        probs = probs.copy()
+        probs[2] = [0.3, 0.6, 0.1, 0.0, 0.0]  # body, caption, other, boilerplate, byline
+        return probs, endings
+
+    monkeypatch.setattr(classifier, "_probabilities_and_endings", caption_at_2)
+    assert label_texts(texts)[2][0] == "body"
+
+
 def test_a_dated_scene_between_story_paragraphs_is_a_caption():
     """AP's caption formula (who does what, now, on which full date, where) is a caption even with no credit
     and a closing full stop, which the model alone reads as a story paragraph on some sites."""

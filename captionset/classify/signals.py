@@ -145,6 +145,18 @@ SUBJECT_PRESENT_VERB = re.compile(
     r"(?:(?!(?:was|has|does|this|thus|its|his)\b)[a-z]{2,}(?<!ss)(?<!us)(?<!is)s|"
     r"(?:is|are)\s+(?:seen|pictured|shown|photographed))\b"
 )
+# A time of day ("9.45pm", "5:50 AM", "10:48 GMT") or a clock reading ("10:48"): with only dates and stamp
+# words around it, a line is a time stamp ("Updated: 9.45pm", "Wed, Oct 14, 2020 - 5:50 AM"), page furniture
+# that is never a caption.
+TIME_OF_DAY = re.compile(
+    r"\b\d{1,2}(?:[:.]\d{2})?\s*[ap]\.?m\b\.?|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:GMT|BST|UTC|CET|[ECMP][SD]?T)\b",
+    re.I,
+)
+CLOCK_TIME = re.compile(TIME_OF_DAY.pattern + r"|\b\d{1,2}:\d{2}(?::\d{2})?\b", re.I)
+#: Lower-case words a time stamp may hold besides dates and times ("Last updated at 9.45pm").
+STAMP_WORDS = frozenset(("updated", "published", "posted", "last", "first", "on", "at", "am", "pm", "ago"))
+#: Longer lines are never time stamps.
+STAMP_MAX_WORDS = 8
 #: Longer blocks are never read as a dated scene (the longest such caption in the corpus has 290 characters).
 DATED_SCENE_MAX_CHARS = 400
 # Page furniture that is the same on every site: ad slots, share widgets, related-link headings.
@@ -465,6 +477,18 @@ def joins_widget_labels(text: str) -> bool:
 def is_byline(text: str) -> bool:
     """An author and/or date line ("By Jane Doe 16/02/2016 11:12:00")."""
     return len(text) <= 220 and "\n" not in text and bool(BYLINE.match(text.strip()))
+
+
+def is_time_stamp(text: str) -> bool:
+    """A short line that only dates the page: a clock time, and otherwise dates, capitalised words and stamp
+    words ("Updated: 9.45pm", "Wed, Oct 14, 2020 - 5:50 AM"); "Fireworks light up the sky at 9pm" is not."""
+    if len(text.split()) > STAMP_MAX_WORDS or not CLOCK_TIME.search(text):
+        return False
+    rest = LOWER_WORD.findall(CLOCK_TIME.sub(" ", text))
+    if not all(word in STAMP_WORDS for word in rest):
+        return False
+    # A bare "1:30" may be a video's duration ("Budget Speech 2:45"): a stamp also has a date or a stamp word.
+    return bool(rest or DATE_WORDS.search(text) or TIME_OF_DAY.search(text))
 
 
 def is_dated_scene(text: str) -> bool:
