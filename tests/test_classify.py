@@ -958,10 +958,27 @@ def test_time_stamp(text, stamp):
     assert signals.is_time_stamp(text) is stamp
 
 
+@pytest.mark.parametrize(
+    ("text", "row"),
+    [
+        ("Business · Updated", True),
+        ("Profile | Jane Roe", True),
+        ("News · Porthaven · Weather", True),
+        ("Jane Roe | Getty Images", False),  # a credit line: the credit rules decide
+        ("Photo: Jane Roe | AP", False),
+        ("Jane Roe at the Porthaven testing lab, where the samples are kept | photo by Sam Okafor", False),
+        ("Business", False),
+    ],
+)
+def test_label_row(text, row):
+    assert signals.is_label_row(text) is row
+
+
 def test_a_time_stamp_is_never_a_caption(monkeypatch):
-    """Even when the model reads it as one: the rule falls back to the model's likeliest other class."""
+    """Nor is a row of labels, even when the model reads them as one: the rule falls back to the model's likeliest other class."""
     story = "The council said the new harbour wall would be finished before the autumn tides arrive."
     texts = ["Headline", story, "Updated: 9.45pm", story.replace("council", "mayor"), "End"]
+    rows = [*texts[:2], "Profile | Jane Roe", *texts[3:]]
     real = classifier._probabilities_and_endings
 
     def caption_at_2(texts, model):
@@ -972,6 +989,7 @@ def test_a_time_stamp_is_never_a_caption(monkeypatch):
 
     monkeypatch.setattr(classifier, "_probabilities_and_endings", caption_at_2)
     assert label_texts(texts)[2][0] == "body"
+    assert label_texts(rows)[2][0] == "body"  # a row of short labels, likewise
 
 
 def test_a_dated_scene_between_story_paragraphs_is_a_caption():

@@ -234,7 +234,10 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
         if len(text) <= signals.PLAYER_MARK_MAX_CHARS and signals.PLAYER_MARK.fullmatch(text):
             player_marks.append(i)
         if label == "caption" and (
-            FURNITURE_LEAD.match(text) or len(text.split()) > CAPTION_MAX_WORDS or signals.is_time_stamp(text)
+            FURNITURE_LEAD.match(text)
+            or len(text.split()) > CAPTION_MAX_WORDS
+            or signals.is_time_stamp(text)
+            or signals.is_label_row(text)
         ):
             label = _best_non_caption(probs[i])
         if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= HIGHLIGHTS_LAST_BLOCK and _is_bullet_list(text):

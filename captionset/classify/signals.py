@@ -474,6 +474,24 @@ def joins_widget_labels(text: str) -> bool:
     return len(parts) > 1 and all(BOILERPLATE.match(part) for part in parts)
 
 
+#: Words each piece of a row of labels may have ("Business · Updated", "Profile | Jane Roe").
+LABEL_ROW_PART_WORDS = 6
+#: Longer blocks are never a row of labels.
+LABEL_ROW_MAX_CHARS = 120
+
+
+def is_label_row(text: str) -> bool:
+    """Short labels joined by dots or bars ("Business · Updated", "Profile | Jane Roe", "Images: Smile |
+    Window"): navigation or page metadata, never a caption. A credit line ("Jane Roe | Getty Images") is left
+    to the credit rules."""
+    if len(text) > LABEL_ROW_MAX_CHARS or not any(mark in text for mark in "·•|"):
+        return False
+    parts = [part for part in WIDGET_SEPARATOR.split(text.strip()) if part]
+    if len(parts) < 2 or any(len(part.split()) > LABEL_ROW_PART_WORDS for part in parts):
+        return False
+    return not is_credit_only(text) and credit_match(text) is None
+
+
 def is_byline(text: str) -> bool:
     """An author and/or date line ("By Jane Doe 16/02/2016 11:12:00")."""
     return len(text) <= 220 and "\n" not in text and bool(BYLINE.match(text.strip()))
