@@ -224,7 +224,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and len(text) > signals.BOILERPLATE_MAX_CHARS
             and endings[i].partition(":")[0] not in CAPTION_CREDIT_KINDS
             and text[:4] not in ("FILE", "File")
-            and not signals.is_dated_scene(text)
+            and (len(text) > signals.DATED_SCENE_MAX_CHARS or not signals.is_dated_scene(text))
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
             # either end, a short text, a credit ending, a file mark, a dated scene, or another label).

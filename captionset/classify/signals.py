@@ -468,7 +468,7 @@ def _boilerplate(text: str) -> bool:
 def joins_widget_labels(text: str) -> bool:
     """A short line of several furniture labels joined by separators ("Advertisement · Scroll to continue",
     "Share | Email | Print"). A rule of the classifier, not a model feature (the model was trained without it)."""
-    if len(text) > BOILERPLATE_MAX_CHARS or not any(mark in text for mark in "·•|"):
+    if len(text) > BOILERPLATE_MAX_CHARS or ("|" not in text and "·" not in text and "•" not in text):
         return False
     parts = [part for part in WIDGET_SEPARATOR.split(text.strip()) if part]
     return len(parts) > 1 and all(BOILERPLATE.match(part) for part in parts)
@@ -484,7 +484,7 @@ def is_label_row(text: str) -> bool:
     """Short labels joined by dots or bars ("Business · Updated", "Profile | Jane Roe", "Images: Smile |
     Window"): navigation or page metadata, never a caption. A credit line ("Jane Roe | Getty Images") is left
     to the credit rules."""
-    if len(text) > LABEL_ROW_MAX_CHARS or not any(mark in text for mark in "·•|"):
+    if len(text) > LABEL_ROW_MAX_CHARS or ("|" not in text and "·" not in text and "•" not in text):
         return False
     parts = [part for part in WIDGET_SEPARATOR.split(text.strip()) if part]
     if len(parts) < 2 or any(len(part.split()) > LABEL_ROW_PART_WORDS for part in parts):
@@ -500,7 +500,11 @@ def is_byline(text: str) -> bool:
 def is_time_stamp(text: str) -> bool:
     """A short line that only dates the page: a clock time, and otherwise dates, capitalised words and stamp
     words ("Updated: 9.45pm", "Wed, Oct 14, 2020 - 5:50 AM"); "Fireworks light up the sky at 9pm" is not."""
-    if len(text.split()) > STAMP_MAX_WORDS or not CLOCK_TIME.search(text):
+    if (
+        text.count(" ") >= STAMP_MAX_WORDS * 2
+        or len(text.split()) > STAMP_MAX_WORDS
+        or not CLOCK_TIME.search(text)
+    ):
         return False
     rest = LOWER_WORD.findall(CLOCK_TIME.sub(" ", text))
     if not all(word in STAMP_WORDS for word in rest):
@@ -531,6 +535,8 @@ TITLE_ABBREVIATIONS = frozenset(
     ("mr", "mrs", "ms", "dr", "st", "sen", "rep", "gov", "gen", "lt", "col", "sgt", "prof", "rev", "jr", "sr",
      "inc", "co", "corp", "ltd", "no", "vs", "mt", "ft", "ave")
 )  # fmt: skip
+#: The spaces that may follow the full stop before a credit phrase.
+SENTENCE_GAPS = (" ", "\n", "\t", "\xa0")
 #: Marks that open a quotation: a block that opens with one is a pull quote, not a described picture.
 QUOTE_OPENERS = frozenset("\"'“‘«")
 #: Words a sentence needs before a credit phrase for the block to be a described picture, not a heading.
@@ -547,9 +553,11 @@ def sentence_then_credit(text: str) -> bool:
 
 def _sentence_credit(text: str) -> str | None:
     """The credit phrase of sentence_then_credit, or None."""
+    if not any(f".{gap}" in text for gap in SENTENCE_GAPS):  # the cheap check first
+        return None
     match = TAIL_PHRASE.search(text, max(0, len(text) - TAIL))
     # A full stop, then a space: a quotation closed before the name is a pull quote and its speaker.
-    if match is None or text[match.start()] != "." or not text[match.start() + 1].isspace():
+    if match is None or text[match.start()] != "." or text[match.start() + 1] not in SENTENCE_GAPS:
         return None
     head = text[: match.start()]
     if head.lstrip()[:1] in QUOTE_OPENERS:
