@@ -157,6 +157,7 @@ CLOCK_TIME = re.compile(TIME_OF_DAY.pattern + r"|\b\d{1,2}:\d{2}(?::\d{2})?\b", 
 STAMP_WORDS = frozenset(("updated", "published", "posted", "last", "first", "on", "at", "am", "pm", "ago"))
 #: Longer lines are never time stamps.
 STAMP_MAX_WORDS = 8
+STAMP_MAX_CHARS = 80
 #: Longer blocks are never read as a dated scene (the longest such caption in the corpus has 290 characters).
 DATED_SCENE_MAX_CHARS = 400
 # Page furniture that is the same on every site: ad slots, share widgets, related-link headings.
@@ -500,11 +501,7 @@ def is_byline(text: str) -> bool:
 def is_time_stamp(text: str) -> bool:
     """A short line that only dates the page: a clock time, and otherwise dates, capitalised words and stamp
     words ("Updated: 9.45pm", "Wed, Oct 14, 2020 - 5:50 AM"); "Fireworks light up the sky at 9pm" is not."""
-    if (
-        text.count(" ") >= STAMP_MAX_WORDS * 2
-        or len(text.split()) > STAMP_MAX_WORDS
-        or not CLOCK_TIME.search(text)
-    ):
+    if len(text) > STAMP_MAX_CHARS or len(text.split()) > STAMP_MAX_WORDS or not CLOCK_TIME.search(text):
         return False
     rest = LOWER_WORD.findall(CLOCK_TIME.sub(" ", text))
     if not all(word in STAMP_WORDS for word in rest):
