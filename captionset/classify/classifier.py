@@ -233,12 +233,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             continue
         if len(text) <= signals.PLAYER_MARK_MAX_CHARS and signals.PLAYER_MARK.fullmatch(text):
             player_marks.append(i)
-        if label == "caption" and (
-            FURNITURE_LEAD.match(text)
-            or len(text.split()) > CAPTION_MAX_WORDS
-            or signals.is_time_stamp(text)
-            or signals.is_label_row(text)
-        ):
+        if label == "caption" and _never_a_caption(text):
             label = _best_non_caption(probs[i])
         if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= HIGHLIGHTS_LAST_BLOCK and _is_bullet_list(text):
             label, score = "highlight", max(score, 0.8)
@@ -257,17 +252,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "other"
         elif label == "caption" and signals.is_credit_only(text):
             label = "photo_caption"
-        elif label != "caption" and (
-            (endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text))
-            or FILE_PHOTO_LEAD.match(text)
-            or (label in ("body", "other") and signals.is_dated_scene(text))
-            or (
-                label == "other"
-                and (
-                    ("(" in text and signals.POSITION_MARK.search(text)) or signals.sentence_then_credit(text)
-                )
-            )
-        ):
+        elif label != "caption" and _caption_by_form(text, label, endings[i]):
             label, score = "caption", max(float(probs[i, CAPTION_CLASS]), 0.6)
         if label == "caption":
             label = _caption_label(text)
@@ -285,6 +270,32 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
     _join_caption_runs(texts, endings, labels)
     _caption_players(player_marks, labels)
     return labels
+
+
+def _never_a_caption(text: str) -> bool:
+    """Forms the model may read as a caption that never are: furniture leads ("Scroll down", "MORE:"), text
+    longer than any caption, a time stamp ("Updated: 9.45pm") and a row of labels ("Business · Updated")."""
+    return bool(
+        FURNITURE_LEAD.match(text)
+        or len(text.split()) > CAPTION_MAX_WORDS
+        or signals.is_time_stamp(text)
+        or signals.is_label_row(text)
+    )
+
+
+def _caption_by_form(text: str, label: str, ending: str) -> bool:
+    """Caption forms that overrule the model's ``label`` (not a caption): a picture credit closing a
+    description, a wire service's file mark or dated scene, and, for loose text and sub-headings (story
+    paragraphs may hold "(pictured)"), a bracketed position mark or a sentence closed by a credit phrase."""
+    if ending.partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text):
+        return True
+    if FILE_PHOTO_LEAD.match(text):
+        return True
+    if label in ("body", "other") and signals.is_dated_scene(text):
+        return True
+    return label == "other" and (
+        ("(" in text and signals.POSITION_MARK.search(text) is not None) or signals.sentence_then_credit(text)
+    )
 
 
 def _caption_players(marks: list[int], labels: list[tuple[str, float]]) -> None:
