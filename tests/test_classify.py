@@ -80,6 +80,7 @@ def test_credit_is_extracted_from_caption_endings(text, credit):
         "Porthaven Group 1. Jane Roe",
         "Guess who came to dinner? Uncle Sam",
         "Done. Next Steps",
+        "Original short fiction, published every week. Read It Here.",
         "“We will rebuild this town together, whatever it takes.” Jane Roe",
         "“We will rebuild this town together, whatever it takes. Jane Roe",
     ],

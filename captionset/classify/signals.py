@@ -565,7 +565,8 @@ def _sentence_credit(text: str) -> str | None:
     words = head.split()
     if len(words) < SENTENCE_CREDIT_MIN_WORDS or not any(w.islower() and len(w) > 2 for w in words):
         return None
-    return match.group("credit").strip()
+    credit = match.group("credit").strip()
+    return None if credit.endswith(".") else credit  # "... Click Here." closes a sentence, not a credit
 
 
 def caption_fields(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
