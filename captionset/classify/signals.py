@@ -116,7 +116,8 @@ BYLINE = re.compile(
 DATE_STAMP = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")
 # A line that only says how long ago an item was posted ("1 day ago", "Last updated 21 hours ago"): video
 # players and link cards leave them, and they are neither captions nor headings. (A clock time, "Updated:
-# 9.45pm", is left to the model: pages put it in a story paragraph.)
+# 9.45pm", is not forced to "other": pages put it in a story paragraph; is_time_stamp only keeps it from
+# being a caption.)
 TIME_AGO = re.compile(
     r"\s*(?:(?:last )?(?:updated|published|posted)\s*:?\s*)?"
     r"(?:\d+|an?|one)\s+(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago\.?\s*",
@@ -466,13 +467,20 @@ def _boilerplate(text: str) -> bool:
     return bool(BOILERPLATE.match(text.strip()))
 
 
+def _joined_parts(text: str, max_chars: int) -> list[str]:
+    """The pieces of a short line joined by dots or bars (``WIDGET_SEPARATOR``), or [] for a longer line or a
+    line with fewer than two pieces."""
+    if len(text) > max_chars or ("|" not in text and "·" not in text and "•" not in text):
+        return []
+    parts = [part for part in WIDGET_SEPARATOR.split(text.strip()) if part]
+    return parts if len(parts) > 1 else []
+
+
 def joins_widget_labels(text: str) -> bool:
     """A short line of several furniture labels joined by separators ("Advertisement · Scroll to continue",
     "Share | Email | Print"). A rule of the classifier, not a model feature (the model was trained without it)."""
-    if len(text) > BOILERPLATE_MAX_CHARS or ("|" not in text and "·" not in text and "•" not in text):
-        return False
-    parts = [part for part in WIDGET_SEPARATOR.split(text.strip()) if part]
-    return len(parts) > 1 and all(BOILERPLATE.match(part) for part in parts)
+    parts = _joined_parts(text, BOILERPLATE_MAX_CHARS)
+    return bool(parts) and all(BOILERPLATE.match(part) for part in parts)
 
 
 #: Words each piece of a row of labels may have ("Business · Updated", "Profile | Jane Roe").
@@ -485,10 +493,8 @@ def is_label_row(text: str) -> bool:
     """Short labels joined by dots or bars ("Business · Updated", "Profile | Jane Roe", "Images: Smile |
     Window"): navigation or page metadata, never a caption. A credit line ("Jane Roe | Getty Images") is left
     to the credit rules."""
-    if len(text) > LABEL_ROW_MAX_CHARS or ("|" not in text and "·" not in text and "•" not in text):
-        return False
-    parts = [part for part in WIDGET_SEPARATOR.split(text.strip()) if part]
-    if len(parts) < 2 or any(len(part.split()) > LABEL_ROW_PART_WORDS for part in parts):
+    parts = _joined_parts(text, LABEL_ROW_MAX_CHARS)
+    if not parts or any(len(part.split()) > LABEL_ROW_PART_WORDS for part in parts):
         return False
     return not is_credit_only(text) and credit_match(text) is None
 
