@@ -114,6 +114,11 @@ COMMON_WEIGHT = 0.5
 # BM25 constants (the usual Robertson values).
 BM25_K1 = 1.2
 BM25_B = 0.75
+# Characters a page puts inside words that a reader never sees: soft hyphens ("cus\u00adtomers", from CMSs
+# that hyphenate), zero-width spaces and joiners, word joiners, and U+FEFF. They would split a word in two
+# for matching, so the words are matched without them (records keep the text as it is).
+INVISIBLE_IN_WORDS = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DROP_INVISIBLE = str.maketrans("", "", INVISIBLE_IN_WORDS)
 
 # A label prefix the page put before the caption ("Devastation: This is ..."); short, capitalised.
 LABEL_PREFIX = re.compile(r"^\s*[A-Z][\w'’&.-]*(?:\s+[\w'’&.-]+){0,3}\s*:\s+(?=\S)")
@@ -1307,6 +1312,34 @@ def _galleries(body: _Body) -> list[list[tuple[Block, int, int]]]:
     return galleries
 
 
+def _visible_words(article: Article) -> list[Block]:
+    """The article's blocks, or a copy of the list where the blocks with ``INVISIBLE_IN_WORDS`` are
+    copies without them (a few ``str.find`` per article: most have none)."""
+    text = article.text
+    if text.isascii():
+        return article.blocks
+    marks = [mark for mark in INVISIBLE_IN_WORDS if mark in text]
+    if not marks or not article.blocks:
+        return article.blocks
+    blocks = list(article.blocks)
+    starts = [block.start for block in blocks]
+    marked: set[int] = set()
+    for mark in marks:
+        at = text.find(mark)
+        while at >= 0:
+            i = max(bisect_right(starts, at) - 1, 0)  # (a mark before the first block: block 0)
+            marked.add(i)
+            # The rest of that block is done: go on from the next block's start.
+            at = text.find(mark, blocks[i + 1].start) if i + 1 < len(blocks) else -1
+    for i in marked:
+        cleaned = blocks[i].text
+        for mark in marks:
+            cleaned = cleaned.replace(mark, "")
+        if cleaned != blocks[i].text:
+            blocks[i] = replace(blocks[i], text=cleaned)
+    return blocks
+
+
 def align(article: Article | str | bytes, options: AlignOptions = DEFAULT_ALIGN_OPTIONS) -> list[Caption]:
     """Caption records for every caption block of the article, in block order. Pure.
 
@@ -1317,9 +1350,12 @@ def align(article: Article | str | bytes, options: AlignOptions = DEFAULT_ALIGN_
 
         article = parse_article(article)
     blocks = article.blocks
-    body = _Body.of(blocks)
+    matched = _visible_words(article)
+    body = _Body.of(matched)
     if not body.captions:
         return []
+    if matched is not blocks:  # matched without invisible characters; records and windows keep them
+        body.texts = [blocks[i].text for i in body.indices]
     learned = options.ranker == "learned"
     title = article.title
     if title is None:
@@ -1356,6 +1392,7 @@ def align(article: Article | str | bytes, options: AlignOptions = DEFAULT_ALIGN_
         if off_story:  # ranked with room for them, then left out
             related = [_without(found, off_story, options.top_k) for found in related]
         for (block, _, section), found in zip(members, related, strict=True):
+            block = blocks[block.index]
             if section and section not in section_texts:
                 first = headings[section - 1][1]
                 end = headings[section][1] if section < len(headings) else len(indices)

@@ -708,7 +708,7 @@ def test_heldout_set_accuracy_floors(dev_dir):
         ("dev", g["article"]) for g in read_pairs(ALIGN_GOLD)
     }  # no article of the fitted set
     report = evaluate_alignment(heldout, dev_dir, with_parser=False).gold.to_dict()
-    # Floors: measured (0.663 / 0.908 on gold labels, 98 captions) minus 0.05.
+    # Floors: measured (0.663 / 0.898 on gold labels, 98 captions) minus about 0.05.
     assert report["top1"] >= 0.61
     assert report["top3"] >= 0.85
     assert report["top1"] > report["proximity_top1"] + 0.2
@@ -728,6 +728,24 @@ def test_letters_that_grow_when_lower_cased_do_not_shift_the_matches():
     plain = parse_article(text.replace("İ", "I").encode())
     related = align(article)[0].related
     assert [r.block_index for r in related] == [r.block_index for r in align(plain)[0].related] == [3]
+
+
+@pytest.mark.parametrize("mark", ["\u00ad", "\u200b", "\u2060", "\ufeff"])
+def test_invisible_characters_inside_words_do_not_hide_them(mark):
+    """A page that hyphenates ("har\u00adbour") matches as a reader sees it; the records keep the text."""
+    items = [(label, text) for label, text in STORY if label != "byline"]
+    hyphenated = [
+        (label, re.sub(r"\b(\w{3})(\w{3,})", rf"\1{mark}\2", text) if label == "body" else text)
+        for label, text in items
+    ]
+    hyphenated[3] = ("photo_caption", hyphenated[3][1].replace("Firefighters", f"Fire{mark}fighters"))
+    plain, marked = align(make_article(items)), align(make_article(hyphenated))
+    assert [[(r.block_index, r.score) for r in c.related] for c in marked] == [
+        [(r.block_index, r.score) for r in c.related] for c in plain
+    ]
+    assert marked[0].related[0].block_index == 4
+    assert marked[0].caption == hyphenated[3][1] and marked[0].related[0].text == hyphenated[4][1]
+    assert mark in marked[0].context_window and mark in (marked[1].section or "")
 
 
 #: Pieces of captions that the credit patterns care about: brackets, stops, credit words, capitals,
