@@ -683,6 +683,17 @@ def test_a_caption_after_a_video_players_mark_is_a_videos(mark):
     assert labels[5] == "photo_caption"
 
 
+@pytest.mark.parametrize("mark", ["Video", "12:38", "Media playback is unsupported on your device"])
+def test_a_video_players_mark_heads_no_section(mark):
+    """A player's tab or duration between story paragraphs is loose text, never a sub-heading (which would
+    cut the story into sections for the captions' context)."""
+    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
+    texts = ["Headline", story, mark, story.replace("Tuesday", "Monday"), story.replace("Tuesday", "Friday")]
+    labels = [label for label, _ in label_texts(texts)]
+    assert labels[2] == "other"
+    assert label_texts([*texts[:2], "Harbour repairs", *texts[3:]])[2][0] == "subheading"
+
+
 def test_player_marks_are_whole_lines():
     for mark in ("Video", "WATCH", "1:30", "Duration: 12:38", "Your browser does not support the video tag."):
         assert signals.PLAYER_MARK.fullmatch(mark), mark

@@ -263,6 +263,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label == "other"
             and not signals.closes_sentence(text)
             and len(text.split()) <= SUBHEADING_MAX_WORDS
+            and not (player_marks and player_marks[-1] == i)  # a player's "Video" tab heads no section
         ):
             label = "subheading"
         body_seen += label == "body"
