@@ -694,6 +694,22 @@ def test_a_video_players_mark_heads_no_section(mark):
     assert label_texts([*texts[:2], "Harbour repairs", *texts[3:]])[2][0] == "subheading"
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Published May 07, 2025",
+        "2 hours ago 10:05 Jane Roe",
+        "Porthaven at dawn — Jane Roe (@jroe) May 7, 2025",
+        "Updated: 9.45pm",
+        "Business · Updated",
+    ],
+)
+def test_a_line_that_dates_the_page_heads_no_section(line):
+    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
+    texts = ["Headline", story, line, story.replace("Tuesday", "Monday"), story.replace("Tuesday", "Friday")]
+    assert label_texts(texts)[2][0] not in ("subheading", "photo_caption", "video_caption")
+
+
 def test_player_marks_are_whole_lines():
     for mark in ("Video", "WATCH", "1:30", "Duration: 12:38", "Your browser does not support the video tag."):
         assert signals.PLAYER_MARK.fullmatch(mark), mark

@@ -264,6 +264,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and not signals.closes_sentence(text)
             and len(text.split()) <= SUBHEADING_MAX_WORDS
             and not (player_marks and player_marks[-1] == i)  # a player's "Video" tab heads no section
+            and not _dates_or_lists_labels(text)
         ):
             label = "subheading"
         body_seen += label == "body"
@@ -279,6 +280,18 @@ def _never_a_caption(text: str) -> bool:
     return bool(
         FURNITURE_LEAD.match(text)
         or len(text.split()) > CAPTION_MAX_WORDS
+        or signals.is_time_stamp(text)
+        or signals.is_label_row(text)
+    )
+
+
+def _dates_or_lists_labels(text: str) -> bool:
+    """Short lines that date the page or an item ("Published May 07, 2025", "2 hours ago 10:05 Jane Roe", an
+    embedded post signed "— Jane Roe (@jroe) May 7, 2025") or join labels ("Business · Updated"): loose text
+    that heads no section, however short and unclosed."""
+    return bool(
+        signals.FULL_DATE.search(text)
+        or signals.TIME_AGO.search(text)
         or signals.is_time_stamp(text)
         or signals.is_label_row(text)
     )
