@@ -11,7 +11,7 @@ from .model import Article, Block, RawRecord
 from .segment import MAX_BLOCKS, segment
 from .text import STR_ENCODING, DecodeError, to_text
 
-# The date stamp closing a byline: "16/02/2016 11:12:00" (day first, as the corpus writes it).
+# The date stamp closing a byline: "03/04/2021 09:15:00" (day first, as the corpus writes it).
 BYLINE_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # Bullet marks at the start of a highlight line.
 BULLET_MARK = re.compile(r"^\s*[•\-\*·▪●]\s*")

@@ -28,7 +28,7 @@ PIECES = st.sampled_from(
         "(Photo: AP)",
         "Credit: Reuters",
         "Photo by Jo Hartley/PA",
-        "By Jane Doe 16/02/2016 11:12:00",
+        "By Jane Doe 03/04/2021 09:15:00",
         "16/02/2016",
         "Watch the video",
         "Footage shows the moment",

@@ -721,7 +721,7 @@ def test_letters_that_grow_when_lower_cased_do_not_shift_the_matches():
     text = (
         "Storm Hits Coast\n\nWaves crash over the harbour wall at Porthcawl on Sunday (Image: Getty)\n\n"
         f"{grown}\n\nResidents stayed indoors while crews cleared the harbour wall at Porthcawl.\n\n"
-        "By Jane Doe 16/02/2016 11:12:00"
+        "By Jane Doe 03/04/2021 09:15:00"
     )
     article = parse_article(text.encode())
     assert [b.label for b in article.blocks][1:4] == ["photo_caption", "body", "body"]

@@ -137,7 +137,7 @@ def test_pictured_cues():
 def test_video_cues():
     assert signals.has_video_cue("Footage shows the moment the wall collapsed")
     assert signals.has_video_cue("Watch: the rescue on the river")
-    assert not signals.has_video_cue("A man carries a child from a damaged building")
+    assert not signals.has_video_cue("A woman carries a dog from a flooded house")
     # What a photo shows (a video link, a video call) and a caption calling itself a photo are photos.
     assert not signals.has_video_cue("The minister chairs a meeting via a video link from her office")
     assert not signals.has_video_cue("Filming was not allowed, so this photo of the stage will have to do")
@@ -165,7 +165,7 @@ def test_a_caption_that_names_a_video_is_a_videos(text):
         "Devastation: This is the moment the pier collapsed",
         "Footage shows the wall collapsing",
         "Crowds watch the fireworks over the harbour",
-        "Watch out: dinosaurs are hiding in the garden",
+        "Watch out: foxes are hiding in the orchard",
         "The minister chairs a meeting via a video link from her office",
         "I could not film the demo, so this photo of the stage will have to do (video not allowed)",
     ],
@@ -178,13 +178,13 @@ def test_closing_punctuation():
     assert signals.closes_sentence("It was late.")
     assert signals.closes_sentence("'We will not stop,' he said.'")
     assert signals.closes_sentence("Was it worth it?")
-    assert not signals.closes_sentence("A man carries a child from a damaged building")
+    assert not signals.closes_sentence("A woman carries a dog from a flooded house")
     assert not signals.closes_sentence("Here is what to look for:")
 
 
 def test_byline_and_boilerplate():
-    assert signals.is_byline("By Jane Doe 16/02/2016 11:12:00")
-    assert signals.is_byline("20/11/2019 01:07:00")
+    assert signals.is_byline("By Jane Doe 03/04/2021 09:15:00")
+    assert signals.is_byline("21/09/2022 18:40:00")
     assert not signals.is_byline("By the time the rescuers arrived, the fire had spread to the roof.")
     assert signals.is_boilerplate("Advertisement")
     assert signals.is_boilerplate("Popular Articles")
@@ -441,7 +441,7 @@ def test_bagged_stages_score_as_their_definition():
 def test_near_copy_marks_the_short_repeat_of_a_body_sentence():
     body = (
         "Collectors across the country are hunting for rare banknotes, willing to pay large sums for those "
-        "with a specific printing error. Experts say only a few have been found."
+        "with a rare misprint. Experts say only a few have been found."
     )
     texts = [
         "Headline about banknotes",
@@ -460,13 +460,13 @@ def test_near_copy_marks_the_short_repeat_of_a_body_sentence():
 # decimal digits outside ASCII, the joining character of the fast path, and repeated sentences.
 _TRICKY_BLOCKS = [
     "Headline: the İstanbul bridge reopens",
-    "By Jane Doe 16/02/2016 11:12:00",
+    "By Jane Doe 03/04/2021 09:15:00",
     "Workers waited, cheered and watched as the crane lifted the last span into place on Monday, "
     "officials said, and we're told the bridge is open.",
     "Workers waited, cheered and watched as the crane lifted the last span (pictured)",
     "The crowd gathers outside the palace (Picture: PA)",
     "A man walks past the houses. Getty Images",
-    "Spencer Platt/Getty Images News/Getty Images",
+    "Jane Roe/Getty Images News/Getty Images",
     "(Image: Getty)",
     "Devastation: This is the moment the pier collapsed, filmed from the air. SIA/EFAK",
     "• First point of the highlights\n• Second point",
@@ -478,7 +478,7 @@ _TRICKY_BLOCKS = [
     "THE MAYOR SPEAKS AT THE OPENING OF THE NEW LIBRARY IN NORTHPORT",
     "Collectors across the country are hunting for rare banknotes, willing to pay large sums",
     "Collectors across the country are hunting for rare banknotes, willing to pay large sums for those "
-    "with a specific printing error, said the man, who was walking and talking.",
+    "with a rare misprint, said the man, who was walking and talking.",
     "\u201cWe will rebuild it,\u201d the mayor said of the pier, seen (left) at dawn, in these words:",
     "3 men were arrested at 10:45",
     "the ferry leaves at dawn",
@@ -633,7 +633,7 @@ def test_every_block_gets_a_known_label_and_a_score_in_range():
         "The storm brought winds of up to 80mph to the coast on Sunday, forecasters said.\n\n"
         "Residents were told to stay indoors while crews cleared fallen trees from the roads.\n\n"
         "Advertisement\n\n"
-        "By Jane Doe 16/02/2016 11:12:00"
+        "By Jane Doe 03/04/2021 09:15:00"
     )
     blocks = segment(text)
     classify_blocks(blocks)
@@ -758,7 +758,7 @@ def test_the_models_caption_has_a_caption_length(monkeypatch):
 
 
 def test_a_bracket_of_numbers_is_no_credit():
-    assert signals.credit_match("The K2 Catamaran, 191 cm (17/18–19/20)") is None
+    assert signals.credit_match("The Porthaven Cruiser, 185 cm (21/22–23/24)") is None
     assert signals.credit_match("Fans wait outside (AP Photo/Jane Doe)")[:2] == (
         "bracket",
         "AP Photo/Jane Doe",
@@ -892,18 +892,18 @@ def test_a_wire_service_file_photo_is_a_caption(caption):
     [
         ("Maria Lopez helps her son with his homework April 14, 2024, in Porthaven, Maine.", True),
         (
-            "Porthaven Rovers' Sam Okafor scores during the first half on Tuesday, Nov. 19, 2019, in Leeds.",
+            "Porthaven Rovers' Sam Okafor scores during the first half on Tuesday, March 3, 2022, in Leeds.",
             True,
         ),
         (
-            "Jane Roe, chief executive of Acme Co., speaks at the summit September 12, 2016 in Washington.",
+            "Jane Roe, chief executive of Acme Co., speaks at the summit March 9, 2021 in Washington.",
             True,
         ),
         ("Rescuers (left) are seen at the site of the collapse on 7 May 2025 in Porthaven", True),
         # One sentence only, no attribution, quotes, first person or link; a full date; a named subject.
         ("Maria Lopez helps her son April 14, 2024. The school reopened. It had been shut for weeks.", False),
         ("Maria Lopez was arrested on Nov. 8, 2023, police said.", False),
-        ("Maria Lopez has won again this season Nov. 20, 2019 12:00 AM EST", False),
+        ("Maria Lopez has won again this season Mar. 3, 2022 7:15 AM EST", False),
         ("The shares rise 3% on Jan. 5, 2024, after the results.", False),
         ('Maria Lopez says "we will rebuild" on Jan. 5, 2024.', False),
         ("I visit my mother in Porthaven on May 7, 2025.", False),
@@ -971,7 +971,7 @@ def test_a_heading_like_line_that_points_at_a_picture_is_a_caption(monkeypatch, 
     ("text", "stamp"),
     [
         ("Updated: 9.45pm", True),
-        ("Wed, Oct 14, 2020 - 5:50 AM", True),
+        ("Thu, Mar 3, 2022 - 7:15 AM", True),
         ("Published 10:48 GMT", True),
         ("Last updated at 9.45pm", True),
         ("Tuesday 10:48", True),

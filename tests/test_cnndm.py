@@ -37,7 +37,7 @@ The pamphlet in English (Picture: MSB)
 
 Residents returned home on Wednesday.
 
-By Jane Doe 16/02/2016 11:12:00
+By Jane Doe 03/04/2021 09:15:00
 """
 
 
@@ -57,7 +57,7 @@ def test_marked_lines_become_clean_blocks():
     assert rebuilt[0] == "A Headline Without A Full Stop"
     assert "Devastation: The scene of the storm in Leeds on Tuesday" in rebuilt
     assert "Scroll down for video" in rebuilt
-    assert rebuilt[-1] == "By Jane Doe 16/02/2016 11:12:00"
+    assert rebuilt[-1] == "By Jane Doe 03/04/2021 09:15:00"
     assert not any(block.endswith(" .") for block in rebuilt)
 
 

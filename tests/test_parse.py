@@ -94,7 +94,7 @@ PIECES = st.sampled_from(
         "  • ",
         "(Image: Getty)",
         "Credit: PA",
-        "By Jane Doe 16/02/2016 11:12:00",
+        "By Jane Doe 03/04/2021 09:15:00",
         "Advertisement",
         "pictured",
         ".",

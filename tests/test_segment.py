@@ -87,9 +87,9 @@ def test_text_without_blank_lines_splits_on_lines():
 
 
 def test_byline_glued_to_last_paragraph_is_split_off():
-    text = "Title\n\nA paragraph.\n\nLast paragraph.\nBy Jane Doe 16/02/2016 11:12:00"
+    text = "Title\n\nA paragraph.\n\nLast paragraph.\nBy Jane Doe 03/04/2021 09:15:00"
     blocks = segment(text)
-    assert blocks[-1].text == "By Jane Doe 16/02/2016 11:12:00"
+    assert blocks[-1].text == "By Jane Doe 03/04/2021 09:15:00"
     assert blocks[-2].text == "Last paragraph."
 
 
