@@ -702,9 +702,12 @@ def test_a_video_players_mark_heads_no_section(mark):
         "Porthaven at dawn — Jane Roe (@jroe) May 7, 2025",
         "Updated: 9.45pm",
         "Business · Updated",
+        "8 min read",
+        "MORE: Storm closes the harbour bridge",
+        "£ 205",
     ],
 )
-def test_a_line_that_dates_the_page_heads_no_section(line):
+def test_a_line_that_dates_the_page_or_links_away_heads_no_section(line):
     story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
     texts = ["Headline", story, line, story.replace("Tuesday", "Monday"), story.replace("Tuesday", "Friday")]
     assert label_texts(texts)[2][0] not in ("subheading", "photo_caption", "video_caption")

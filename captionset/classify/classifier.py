@@ -264,7 +264,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and not signals.closes_sentence(text)
             and len(text.split()) <= SUBHEADING_MAX_WORDS
             and not (player_marks and player_marks[-1] == i)  # a player's "Video" tab heads no section
-            and not _dates_or_lists_labels(text)
+            and not _heads_no_section(text)
         ):
             label = "subheading"
         body_seen += label == "body"
@@ -285,15 +285,19 @@ def _never_a_caption(text: str) -> bool:
     )
 
 
-def _dates_or_lists_labels(text: str) -> bool:
-    """Short lines that date the page or an item ("Published May 07, 2025", "2 hours ago 10:05 Jane Roe", an
-    embedded post signed "— Jane Roe (@jroe) May 7, 2025") or join labels ("Business · Updated"): loose text
-    that heads no section, however short and unclosed."""
+def _heads_no_section(text: str) -> bool:
+    """Short unclosed lines that are not headings: what dates the page or an item ("Published May 07, 2025",
+    "2 hours ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"),
+    a row of labels ("Business · Updated"), a link or call to action ("MORE: Storm closes the bridge", "Scroll
+    down for video") and a figure with no word ("£ 205", "4")."""
     return bool(
         signals.FULL_DATE.search(text)
         or signals.TIME_AGO.search(text)
+        or READING_TIME.search(text)
         or signals.is_time_stamp(text)
         or signals.is_label_row(text)
+        or ((lead := FURNITURE_LEAD.match(text)) is not None and text[lead.end() :].strip(" :"))
+        or (LETTER_WORD.search(text) is None and any(c.isdigit() for c in text))
     )
 
 
@@ -363,6 +367,12 @@ FURNITURE_LEAD = re.compile(
     r"^(?:(?:scroll (?:down|up)|click|tap|swipe|read more|see more|sign up)\b|(?:more|related|see also)\s*:)",
     re.I,
 )
+
+
+# A page's estimate of reading time ("8 min read", "17 minute read"): metadata, not a heading.
+READING_TIME = re.compile(r"\b\d+\s*(?:min|mins|minutes?)\.?\s+read\b", re.I)
+# A word of two or more letters: a heading has one (a price or a count alone is a widget's figure).
+LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 def _best_non_caption(probs: np.ndarray) -> str:
