@@ -18,6 +18,7 @@ from captionset.classify import caption_fields, classifier, classify_blocks, fea
 from captionset.classify.classifier import (
     MODEL_CLASSES,
     STAGE2_FEATURES,
+    _asks_one_question,
     label_texts,
     load_model,
     predict_stage,
@@ -711,6 +712,28 @@ def test_a_line_that_dates_the_page_or_links_away_heads_no_section(line):
     story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
     texts = ["Headline", story, line, story.replace("Tuesday", "Monday"), story.replace("Tuesday", "Friday")]
     assert label_texts(texts)[2][0] not in ("subheading", "photo_caption", "video_caption")
+
+
+def test_a_short_question_on_its_own_line_heads_a_section():
+    """Explainers head their sections with questions ("What is in the plan?")."""
+    story = [
+        "The council voted on Tuesday to close the central library after the storm damaged its roof, a "
+        "spokesman for the council said.",
+        "Repairs are expected to cost more than a million pounds, and the building will stay shut until at "
+        "least the spring.",
+        "Residents have started a petition calling for a temporary library in the town hall, which has "
+        "gathered 3,000 signatures.",
+        "The council said it would look at every option but warned that money was tight after a difficult year.",
+        "Volunteers have offered to help move the collection, which includes maps and records going back two "
+        "centuries.",
+    ]
+    texts = ["Library to close after storm", *story[:3], "When will it reopen?", *story[3:]]
+    assert [label for label, _ in label_texts(texts)][4] == "subheading"
+    assert _asks_one_question("What happens to the books now?")
+    assert _asks_one_question("Why now?”")
+    assert not _asks_one_question("12. Why did the library close?")
+    assert not _asks_one_question("Is it over? Is it really over?")
+    assert not _asks_one_question("The library closed on Tuesday.")
 
 
 def test_player_marks_are_whole_lines():

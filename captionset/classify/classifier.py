@@ -261,7 +261,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "body"
         elif (
             label == "other"
-            and not signals.closes_sentence(text)
+            and (not signals.closes_sentence(text) or _asks_one_question(text))
             and len(text.split()) <= SUBHEADING_MAX_WORDS
             and not (player_marks and player_marks[-1] == i)  # a player's "Video" tab heads no section
             and not _heads_no_section(text)
@@ -283,6 +283,13 @@ def _never_a_caption(text: str) -> bool:
         or signals.is_time_stamp(text)
         or signals.is_label_row(text)
     )
+
+
+def _asks_one_question(text: str) -> bool:
+    """One short question on its own line, as explainers head their sections ("What is in the plan?", "Why
+    now?"); not a numbered item ("12. Why ...?") nor a run of questions."""
+    stripped = text.rstrip(CLOSING_QUOTES)
+    return stripped.endswith("?") and stripped.count("?") == 1 and not text[:1].isdigit()
 
 
 def _heads_no_section(text: str) -> bool:
@@ -369,6 +376,8 @@ FURNITURE_LEAD = re.compile(
 )
 
 
+# Quotes and brackets that may follow a sentence's closing mark.
+CLOSING_QUOTES = "\"'’”)] "
 # A page's estimate of reading time ("8 min read", "17 minute read"): metadata, not a heading.
 READING_TIME = re.compile(r"\b\d+\s*(?:min|mins|minutes?)\.?\s+read\b", re.I)
 # A word of two or more letters: a heading has one (a price or a count alone is a widget's figure).
