@@ -148,6 +148,9 @@ class EvalReport:
     video: PRF = field(default_factory=PRF)
     body: PRF = field(default_factory=PRF)
     media: Accuracy = field(default_factory=Accuracy)
+    #: Found captions whose nearest sub-heading before them (none included) is the gold's: the ``section``
+    #: that alignment gives them.
+    sections: Accuracy = field(default_factory=Accuracy)
     per_label: dict[str, PRF] = field(default_factory=lambda: {label: PRF() for label in LABELS})
     per_site: dict[str, SiteReport] = field(default_factory=dict)
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -176,6 +179,8 @@ class EvalReport:
             "caption": self.caption.to_dict(),
             "media_accuracy": self.media_accuracy,
             "media_n": self.media.n,
+            "caption_sections": self.sections.value,
+            "caption_sections_n": self.sections.n,
             "video": self.video.to_dict(),
             "body": self.body.to_dict(),
             "site_macro_f1": self.site_macro_f1,
@@ -287,7 +292,13 @@ def score_article(report: EvalReport, name: str, matches: list[BlockMatch], skip
     site.articles += 1
     report.names.append(name)
     report.skipped_blocks += skipped
+    # The last gold sub-heading and the last predicted one seen, by gold block index (-1: none yet).
+    gold_section = pred_section = -1
     for m in matches:
+        if m.gold_kind == "subheading":
+            gold_section = m.gold_index
+        if m.pred_label == "subheading":
+            pred_section = m.gold_index
         report.scored_blocks += 1
         report.unmapped += m.pred_index is None
         gold_cap, pred_cap = m.gold_label in CAPTION_LABELS, m.pred_label in CAPTION_LABELS
@@ -304,6 +315,8 @@ def score_article(report: EvalReport, name: str, matches: list[BlockMatch], skip
             for acc in (report.media, site.media):
                 acc.n += 1
                 acc.correct += m.gold_label == m.pred_label
+            report.sections.n += 1
+            report.sections.correct += gold_section == pred_section
         gold_for_label = per_label_gold({"label": m.gold_label, "kind": m.gold_kind})
         report.confusion[(gold_for_label, m.pred_label)] += 1
         for label in {gold_for_label, m.pred_label}:
@@ -350,6 +363,7 @@ def format_report(report: EvalReport) -> str:
         f"caption detection  P {_fmt(c.precision)}  R {_fmt(c.recall)}  F1 {_fmt(c.f1)}"
         f"   (tp {c.tp}, fp {c.fp}, fn {c.fn})",
         f"photo vs video     accuracy {_fmt(report.media_accuracy)} over {report.media.n} found captions",
+        f"caption sections   {_fmt(report.sections.value)} of found captions under the gold's sub-heading",
         f"video captions     P {_fmt(v.precision)}  R {_fmt(v.recall)}  F1 {_fmt(v.f1)}",
         f"body               P {_fmt(b.precision)}  R {_fmt(b.recall)}  F1 {_fmt(b.f1)}",
         f"site macro F1      {_fmt(report.site_macro_f1)}",

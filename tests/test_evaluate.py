@@ -184,6 +184,33 @@ def test_score_article_counts_captions_media_body_and_labels():
     assert as_dict["caption"]["tp"] == 2 and as_dict["per_site"]["site.example"]["media_accuracy"] == 0.5
 
 
+def test_caption_sections_compare_the_nearest_sub_heading_before_each_found_caption():
+    pieces = [
+        "Head",
+        "Body one.",
+        "Cap one",
+        "Sub A",
+        "Body two.",
+        "Cap two",
+        "Sub B",
+        "Cap three",
+        "Cap four",
+    ]
+    text = "\n\n".join(pieces)
+    labels = ["title", "body", "photo_caption", "other", "body", "photo_caption", "other", "photo_caption"]
+    rows = [gold(p, label) for p, label in zip(pieces, [*labels, "photo_caption"], strict=True)]
+    rows[3]["kind"] = rows[6]["kind"] = "subheading"
+    # Cap one: no sub-heading either way (right); Cap two: gold "Sub A", predicted "Body two." (wrong);
+    # Cap three: "Sub B" both ways (right); Cap four is not found, so not counted.
+    predicted = ["title", "body", "photo_caption", "other", "subheading", "photo_caption", "subheading"]
+    predicted += ["photo_caption", "body"]
+    report = EvalReport()
+    score_article(report, "site.example__1", match_blocks(text, rows, blocks_for(text, predicted)))
+    assert (report.sections.correct, report.sections.n) == (2, 3)
+    assert report.to_dict()["caption_sections"] == pytest.approx(2 / 3)
+    assert "caption sections   0.667" in format_report(report)
+
+
 # ---------------------------------------------------------------- end to end on constructed gold
 
 
