@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from captionset.classify import caption_fields, classifier, classify_blocks, features, signals
 from captionset.classify.classifier import (
+    AUTHOR_LINE,
     MODEL_CLASSES,
     STAGE2_FEATURES,
     _asks_one_question,
@@ -706,6 +707,7 @@ def test_a_video_players_mark_heads_no_section(mark):
         "8 min read",
         "MORE: Storm closes the harbour bridge",
         "£ 205",
+        "By Jane Roe and Sam Okafor",
     ],
 )
 def test_a_line_that_dates_the_page_or_links_away_heads_no_section(line):
@@ -734,6 +736,12 @@ def test_a_short_question_on_its_own_line_heads_a_section():
     assert not _asks_one_question("12. Why did the library close?")
     assert not _asks_one_question("Is it over? Is it really over?")
     assert not _asks_one_question("The library closed on Tuesday.")
+
+
+def test_an_author_line_is_a_name_after_by():
+    assert AUTHOR_LINE.match("By Jane Roe") and AUTHOR_LINE.match("by Example News Agency")
+    assert AUTHOR_LINE.match("By Jane Roe and Sam Okafor")
+    assert not AUTHOR_LINE.match("By the numbers") and not AUTHOR_LINE.match("By Jane Roe, who was there")
 
 
 def test_player_marks_are_whole_lines():

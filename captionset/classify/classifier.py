@@ -295,7 +295,7 @@ def _asks_one_question(text: str) -> bool:
 def _heads_no_section(text: str) -> bool:
     """Short unclosed lines that are not headings: what dates the page or an item ("Published May 07, 2025",
     "2 hours ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"),
-    a row of labels ("Business · Updated"), a link or call to action ("MORE: Storm closes the bridge", "Scroll
+    a row of labels ("Business · Updated"), an author line ("By Jane Roe"), a link or call to action ("MORE: Storm closes the bridge", "Scroll
     down for video") and a figure with no word ("£ 205", "4")."""
     return bool(
         signals.FULL_DATE.search(text)
@@ -303,6 +303,7 @@ def _heads_no_section(text: str) -> bool:
         or READING_TIME.search(text)
         or signals.is_time_stamp(text)
         or signals.is_label_row(text)
+        or AUTHOR_LINE.match(text) is not None
         or ((lead := FURNITURE_LEAD.match(text)) is not None and text[lead.end() :].strip(" :"))
         or (LETTER_WORD.search(text) is None and any(c.isdigit() for c in text))
     )
@@ -378,6 +379,9 @@ FURNITURE_LEAD = re.compile(
 
 # Quotes and brackets that may follow a sentence's closing mark.
 CLOSING_QUOTES = "\"'’”)] "
+# An author line: "By" and a name of capitalised words ("By Jane Roe", "by Example News Agency"); "By the
+# numbers" is a heading.
+AUTHOR_LINE = re.compile(r"[Bb]y\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|&|,)){0,5}\s*$")
 # A page's estimate of reading time ("8 min read", "17 minute read"): metadata, not a heading.
 READING_TIME = re.compile(r"\b\d+\s*(?:min|mins|minutes?)\.?\s+read\b", re.I)
 # A word of two or more letters: a heading has one (a price or a count alone is a widget's figure).
