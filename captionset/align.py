@@ -1354,8 +1354,13 @@ def align(article: Article | str | bytes, options: AlignOptions = DEFAULT_ALIGN_
     body = _Body.of(matched)
     if not body.captions:
         return []
-    if matched is not blocks:  # matched without invisible characters; records and windows keep them
-        body.texts = [blocks[i].text for i in body.indices]
+    # Matched without invisible characters, the records and windows keep them: the original of each copy.
+    originals: dict[int, Block] = {}
+    if matched is not blocks:
+        originals = {
+            id(copy): block for copy, block in zip(matched, blocks, strict=True) if copy is not block
+        }
+        body.texts = [block.text for block in blocks if block.label == "body"]
     learned = options.ranker == "learned"
     title = article.title
     if title is None:
@@ -1392,7 +1397,7 @@ def align(article: Article | str | bytes, options: AlignOptions = DEFAULT_ALIGN_
         if off_story:  # ranked with room for them, then left out
             related = [_without(found, off_story, options.top_k) for found in related]
         for (block, _, section), found in zip(members, related, strict=True):
-            block = blocks[block.index]
+            block = originals.get(id(block), block)
             if section and section not in section_texts:
                 first = headings[section - 1][1]
                 end = headings[section][1] if section < len(headings) else len(indices)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -746,6 +747,14 @@ def test_invisible_characters_inside_words_do_not_hide_them(mark):
     assert marked[0].related[0].block_index == 4
     assert marked[0].caption == hyphenated[3][1] and marked[0].related[0].text == hyphenated[4][1]
     assert mark in marked[0].context_window and mark in (marked[1].section or "")
+    # Blocks need not be numbered by position (an article built by hand from some of a page's blocks).
+    renumbered = make_article(hyphenated)
+    renumbered.blocks = [replace(b, index=b.index + 100) for b in renumbered.blocks]
+    moved = align(renumbered)
+    assert [c.caption for c in moved] == [c.caption for c in marked]
+    assert [[r.block_index - 100 for r in c.related] for c in moved] == [
+        [r.block_index for r in c.related] for c in marked
+    ]
 
 
 #: Pieces of captions that the credit patterns care about: brackets, stops, credit words, capitals,

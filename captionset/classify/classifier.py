@@ -293,10 +293,10 @@ def _asks_one_question(text: str) -> bool:
 
 
 def _heads_no_section(text: str) -> bool:
-    """Short unclosed lines that are not headings: what dates the page or an item ("Published May 07, 2025",
-    "2 hours ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"),
-    a row of labels ("Business · Updated"), an author line ("By Jane Roe"), a link or call to action ("MORE: Storm closes the bridge", "Scroll
-    down for video") and a figure with no word ("£ 205", "4")."""
+    """Short lines that are not headings: what dates the page or an item ("Published May 07, 2025", "2 hours
+    ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"), a row of
+    labels ("Business · Updated"), an author line ("By Jane Roe"), a link or call to action ("MORE: Storm
+    closes the bridge", "Scroll down for video") and a figure with no word ("£ 205", "4")."""
     return bool(
         signals.FULL_DATE.search(text)
         or signals.TIME_AGO.search(text)
