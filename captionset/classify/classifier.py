@@ -297,15 +297,19 @@ def _heads_no_section(text: str) -> bool:
     ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"), a row of
     labels ("Business · Updated"), an author line ("By Jane Roe"), a link or call to action ("MORE: Storm
     closes the bridge", "Scroll down for video") and a figure with no word ("£ 205", "4")."""
-    return bool(
+    # Cheap gates first: the date patterns need a digit, the time-ago one the word "ago".
+    if signals.DIGIT.search(text) is not None and (
         signals.FULL_DATE.search(text)
-        or signals.TIME_AGO.search(text)
         or READING_TIME.search(text)
         or signals.is_time_stamp(text)
+        or LETTER_WORD.search(text) is None
+    ):
+        return True
+    return bool(
+        ("ago" in text.lower() and signals.TIME_AGO.search(text))
         or signals.is_label_row(text)
         or AUTHOR_LINE.match(text) is not None
         or ((lead := FURNITURE_LEAD.match(text)) is not None and text[lead.end() :].strip(" :"))
-        or (LETTER_WORD.search(text) is None and any(c.isdigit() for c in text))
     )
 
 
