@@ -297,16 +297,17 @@ def _heads_no_section(text: str) -> bool:
     ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"), a row of
     labels ("Business · Updated"), an author line ("By Jane Roe"), a link or call to action ("MORE: Storm
     closes the bridge", "Scroll down for video") and a figure with no word ("£ 205", "4")."""
-    # Cheap gates first: the date patterns need a digit, the time-ago one the word "ago".
+    # Cheap gates first: the date patterns need a digit (a full date a year), the others a word of theirs.
+    lowered = text.lower()
     if signals.DIGIT.search(text) is not None and (
-        signals.FULL_DATE.search(text)
-        or READING_TIME.search(text)
+        (YEAR.search(text) is not None and signals.FULL_DATE.search(text))
+        or ("read" in lowered and READING_TIME.search(text))
         or signals.is_time_stamp(text)
         or LETTER_WORD.search(text) is None
     ):
         return True
     return bool(
-        ("ago" in text.lower() and signals.TIME_AGO.search(text))
+        ("ago" in lowered and signals.TIME_AGO.search(text))
         or signals.is_label_row(text)
         or AUTHOR_LINE.match(text) is not None
         or ((lead := FURNITURE_LEAD.match(text)) is not None and text[lead.end() :].strip(" :"))
@@ -388,6 +389,8 @@ CLOSING_QUOTES = "\"'’”)] "
 AUTHOR_LINE = re.compile(r"[Bb]y\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|&|,)){0,5}\s*$")
 # A page's estimate of reading time ("8 min read", "17 minute read"): metadata, not a heading.
 READING_TIME = re.compile(r"\b\d+\s*(?:min|mins|minutes?)\.?\s+read\b", re.I)
+# A year of a full date (``signals.FULL_DATE``), found faster than the date.
+YEAR = re.compile(r"(?:19|20)\d\d")
 # A word of two or more letters: a heading has one (a price or a count alone is a widget's figure).
 LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 
