@@ -20,6 +20,7 @@ from captionset.classify.classifier import (
     MODEL_CLASSES,
     STAGE2_FEATURES,
     _asks_one_question,
+    _heads_a_section,
     label_texts,
     load_model,
     predict_stage,
@@ -736,6 +737,14 @@ def test_a_short_question_on_its_own_line_heads_a_section():
     assert not _asks_one_question("12. Why did the library close?")
     assert not _asks_one_question("Is it over? Is it really over?")
     assert not _asks_one_question("The library closed on Tuesday.")
+
+
+def test_a_credit_line_heads_no_section():
+    """A lone credit is a caption's (credit-only) or loose text, never a sub-heading."""
+    for line in ("Photo: Jane Roe, AP", "Jane Roe/Getty Images", "(Picture: Sam Okafor)"):
+        assert not _heads_a_section(line, features.block_raw(line)[1]), line
+    for line in ("Harbour repairs", "What happens to the books now?"):
+        assert _heads_a_section(line, features.block_raw(line)[1]), line
 
 
 def test_an_author_line_is_a_name_after_by():

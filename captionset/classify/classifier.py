@@ -261,10 +261,8 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "body"
         elif (
             label == "other"
-            and (not signals.closes_sentence(text) or _asks_one_question(text))
-            and len(text.split()) <= SUBHEADING_MAX_WORDS
             and not (player_marks and player_marks[-1] == i)  # a player's "Video" tab heads no section
-            and not _heads_no_section(text)
+            and _heads_a_section(text, endings[i])
         ):
             label = "subheading"
         body_seen += label == "body"
@@ -282,6 +280,17 @@ def _never_a_caption(text: str) -> bool:
         or len(text.split()) > CAPTION_MAX_WORDS
         or signals.is_time_stamp(text)
         or signals.is_label_row(text)
+    )
+
+
+def _heads_a_section(text: str, ending: str) -> bool:
+    """Is loose text a sub-heading? Short, and unclosed or one question; not closed by a credit ("Photo: Jane
+    Roe", ``ending`` is the block's ending style) nor one of the lines of ``_heads_no_section``."""
+    return (
+        (not signals.closes_sentence(text) or _asks_one_question(text))
+        and len(text.split()) <= SUBHEADING_MAX_WORDS
+        and ending in PLAIN_ENDINGS
+        and not _heads_no_section(text)
     )
 
 
@@ -382,6 +391,8 @@ FURNITURE_LEAD = re.compile(
 )
 
 
+# Ending styles of blocks that close with no credit (``features.block_raw``; the others name a credit style).
+PLAIN_ENDINGS = frozenset(("closed", "open", "open_long"))
 # Quotes and brackets that may follow a sentence's closing mark.
 CLOSING_QUOTES = "\"'’”)] "
 # An author line: "By" and a name of capitalised words ("By Jane Roe", "by Example News Agency"); "By the
