@@ -21,6 +21,7 @@ from captionset.classify.classifier import (
     STAGE2_FEATURES,
     _asks_one_question,
     _heads_a_section,
+    _is_question_heading,
     label_texts,
     load_model,
     predict_stage,
@@ -745,6 +746,18 @@ def test_a_credit_line_heads_no_section():
         assert not _heads_a_section(line, features.block_raw(line)[1]), line
     for line in ("Harbour repairs", "What happens to the books now?"):
         assert _heads_a_section(line, features.block_raw(line)[1]), line
+
+
+def test_a_short_question_the_model_reads_as_story_heads_a_section():
+    assert _is_question_heading("Who runs the harbour trust?", "closed")
+    assert _is_question_heading("WHAT HAPPENS NEXT?", "closed")
+    # Not: a question that does not open with a question word, a long one, a numbered one, two questions.
+    assert not _is_question_heading("So where does that leave the council?", "closed")
+    assert not _is_question_heading(
+        "Could you say how the harbour trust began and what first drew you to work on its boats?", "closed"
+    )
+    assert not _is_question_heading("12. Why did the library close?", "closed")
+    assert not _is_question_heading("Why? Why now?", "closed")
 
 
 def test_an_author_line_is_a_name_after_by():
