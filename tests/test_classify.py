@@ -710,6 +710,7 @@ def test_a_video_players_mark_heads_no_section(mark):
         "MORE: Storm closes the harbour bridge",
         "£ 205",
         "By Jane Roe and Sam Okafor",
+        "IG: @porthaven.harbour",
     ],
 )
 def test_a_line_that_dates_the_page_or_links_away_heads_no_section(line):
