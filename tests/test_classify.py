@@ -21,6 +21,7 @@ from captionset.classify.classifier import (
     STAGE2_FEATURES,
     _asks_one_question,
     _heads_a_section,
+    _heads_no_section,
     _is_question_heading,
     label_texts,
     load_model,
@@ -739,6 +740,32 @@ def test_a_short_question_on_its_own_line_heads_a_section():
     assert not _asks_one_question("12. Why did the library close?")
     assert not _asks_one_question("Is it over? Is it really over?")
     assert not _asks_one_question("The library closed on Tuesday.")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Published May 07, 2025",
+        "2 hours ago 10:05 Jane Roe",
+        "Porthaven at dawn — Jane Roe (@jroe) May 7, 2025",
+        "8 min read",
+        "Business · Updated",
+        "By Jane Roe and Sam Okafor",
+        "MORE: Storm closes the harbour bridge",
+        "jroe@example.com",
+        "IG: @porthaven.harbour",
+        "£ 205",
+    ],
+)
+def test_lines_that_head_no_section(line):
+    assert _heads_no_section(line)
+
+
+@pytest.mark.parametrize(
+    "line", ["Harbour repairs", "More:", "By the numbers", "What happens next?", "2024 in review"]
+)
+def test_headings_are_not_taken_for_furniture(line):
+    assert not _heads_no_section(line)
 
 
 def test_a_credit_line_heads_no_section():
