@@ -228,7 +228,8 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and (len(text) > QUESTION_HEADING_MAX_CHARS or "?" not in text[-3:])
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
-            # either end, a short text, a credit ending, a file mark, a dated scene, or another label).
+            # either end, a short text, a credit ending, a file mark, a dated scene, a short question, or
+            # another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -309,8 +310,8 @@ def _is_question_heading(text: str, ending: str) -> bool:
 
 
 def _asks_one_question(text: str) -> bool:
-    """One short question on its own line, as explainers head their sections ("What is in the plan?", "Why
-    now?"); not a numbered item ("12. Why ...?") nor a run of questions."""
+    """Is the block one question, as explainers head their sections ("What is in the plan?", "Why now?")? Not
+    a numbered item ("12. Why ...?") nor a run of questions; callers bound its length."""
     stripped = text.rstrip(CLOSING_QUOTES)
     return stripped.endswith("?") and stripped.count("?") == 1 and not text[:1].isdigit()
 
