@@ -794,6 +794,21 @@ def test_an_author_line_is_a_name_after_by():
     assert not AUTHOR_LINE.match("By the numbers") and not AUTHOR_LINE.match("By Jane Roe, who was there")
 
 
+def test_a_share_bar_is_boilerplate():
+    assert signals.is_share_bar("Facebook Twitter Email LinkedIn Reddit Pinterest")
+    assert signals.is_share_bar("Share on Facebook | Share on X | Email")
+    assert not signals.is_share_bar("Facebook Twitter")  # two names may be a sentence's subject
+    assert not signals.is_share_bar("Facebook and Twitter shares fell")
+    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
+    texts = [
+        "Headline",
+        story,
+        "Facebook Twitter Email LinkedIn Reddit Pinterest",
+        story.replace("Tuesday", "Monday"),
+    ]
+    assert label_texts(texts)[2][0] == "boilerplate"
+
+
 def test_player_marks_are_whole_lines():
     for mark in ("Video", "WATCH", "1:30", "Duration: 12:38", "Your browser does not support the video tag."):
         assert signals.PLAYER_MARK.fullmatch(mark), mark

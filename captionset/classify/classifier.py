@@ -241,9 +241,10 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label, score = "highlight", max(score, 0.8)
         elif i >= count - 2 and signals.is_byline(text):
             label, score = "byline", max(score, 0.9)
-        elif len(text) <= signals.BOILERPLATE_MAX_CHARS and (
-            signals.is_boilerplate(text) or signals.joins_widget_labels(text)
-        ):
+        elif (
+            len(text) <= signals.BOILERPLATE_MAX_CHARS
+            and (signals.is_boilerplate(text) or signals.joins_widget_labels(text))
+        ) or signals.is_share_bar(text):
             label, score = "boilerplate", max(score, 0.85)
         elif len(text) <= signals.TIME_AGO_MAX_CHARS and signals.TIME_AGO.fullmatch(text):
             # Loose text, not a caption nor (below) a subheading: scored by the model's "other" probability.

@@ -483,6 +483,30 @@ def joins_widget_labels(text: str) -> bool:
     return bool(parts) and all(BOILERPLATE.match(part) for part in parts)
 
 
+# Where a share bar sends the page: a line of these names only ("Facebook Twitter Email LinkedIn") is furniture.
+SHARE_TARGETS = frozenset(
+    ("facebook", "twitter", "x", "email", "e-mail", "linkedin", "reddit", "pinterest", "whatsapp", "telegram",
+     "messenger", "tumblr", "flipboard", "print", "copy", "link", "share", "sms", "bluesky", "threads", "mastodon")
+)  # fmt: skip
+# Words between the names of a share bar ("Share on X", "Share this story via Email").
+SHARE_FILLERS = frozenset(("on", "via", "to", "this", "article", "story"))
+#: Longest share bar looked at, and fewest names it has.
+SHARE_BAR_MAX_CHARS = 120
+SHARE_BAR_MIN_NAMES = 3
+
+
+def is_share_bar(text: str) -> bool:
+    """A line of share targets only, with or without separators ("Facebook Twitter Email LinkedIn Reddit").
+    A rule of the classifier, not a model feature."""
+    if len(text) > SHARE_BAR_MAX_CHARS:
+        return False
+    words = re.findall(r"[^\W\d_][\w-]*", text.lower())
+    names = sum(word in SHARE_TARGETS for word in words)
+    return names >= SHARE_BAR_MIN_NAMES and all(
+        word in SHARE_TARGETS or word in SHARE_FILLERS for word in words
+    )
+
+
 #: Words each piece of a row of labels may have ("Business · Updated", "Profile | Jane Roe").
 LABEL_ROW_PART_WORDS = 6
 #: Longer blocks are never a row of labels.
