@@ -488,6 +488,9 @@ SHARE_TARGETS = frozenset(
     ("facebook", "twitter", "x", "email", "e-mail", "linkedin", "reddit", "pinterest", "whatsapp", "telegram",
      "messenger", "tumblr", "flipboard", "print", "copy", "link", "share", "sms", "bluesky", "threads", "mastodon")
 )  # fmt: skip
+SHARE_PREFIXES = tuple(sorted(SHARE_TARGETS))
+# A word of a share bar (a name such as "e-mail" may hold a hyphen).
+SHARE_WORD = re.compile(r"[^\W\d_][\w-]*")
 # Words between the names of a share bar ("Share on X", "Share this story via Email").
 SHARE_FILLERS = frozenset(("on", "via", "to", "this", "article", "story"))
 #: Longest share bar looked at, and fewest names it has.
@@ -498,9 +501,10 @@ SHARE_BAR_MIN_NAMES = 3
 def is_share_bar(text: str) -> bool:
     """A line of share targets only, with or without separators ("Facebook Twitter Email LinkedIn Reddit").
     A rule of the classifier, not a model feature."""
-    if len(text) > SHARE_BAR_MAX_CHARS:
+    # The first word rules out almost every line before the pattern runs.
+    if len(text) > SHARE_BAR_MAX_CHARS or not text.lstrip(" |·•").lower().startswith(SHARE_PREFIXES):
         return False
-    words = re.findall(r"[^\W\d_][\w-]*", text.lower())
+    words = SHARE_WORD.findall(text.lower())
     names = sum(word in SHARE_TARGETS for word in words)
     return names >= SHARE_BAR_MIN_NAMES and all(
         word in SHARE_TARGETS or word in SHARE_FILLERS for word in words
