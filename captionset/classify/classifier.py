@@ -22,7 +22,7 @@ import numpy as np
 
 from ..model import CAPTION_LABELS, Block
 from . import signals
-from .features import FEATURE_NAMES, article_features
+from .features import FEATURE_NAMES, PLAIN_ENDINGS, article_features
 from .trees import TreeEnsemble, blend_probabilities, softmax
 
 #: Classes the model tells apart (title and highlights are decided by position and form).
@@ -418,8 +418,6 @@ QUESTION_LEAD = re.compile(
     r"|have)\b",
     re.I,
 )
-# Ending styles of blocks that close with no credit (``features.block_raw``; the others name a credit style).
-PLAIN_ENDINGS = frozenset(("closed", "open", "open_long"))
 # Quotes and brackets that may follow a sentence's closing mark.
 CLOSING_QUOTES = "\"'’”)] "
 # An author line: "By" and a name of capitalised words ("By Jane Roe", "by Example News Agency"); "By the

@@ -452,6 +452,10 @@ _PHOTO_GATES = (
 _URL_NEEDLES = ("http", "www.", ".com")
 
 
+#: Ending styles of blocks that close with no credit (``block_raw``); the others name a credit style.
+PLAIN_ENDINGS = ("closed", "open", "open_long")
+
+
 def _credit_ending(text: str, credit: tuple[str, str, int]) -> str:
     """Ending style of a block that closes with a credit: its kind, and for bracket and word credits the word
     before the credit ("bracket:(picture:"), which differs from site to site."""
@@ -822,8 +826,7 @@ def assemble_features_python(raw_matrix: np.ndarray, endings: list[str]) -> tupl
         if is_open[i] and runs[i + 1] > runs[i]:
             runs[i] = runs[i + 1]
     shared = [
-        min(counts.get(ending, 1) - 1, 6) / 6.0 if ending not in ("closed", "open", "open_long") else 0.0
-        for ending in endings
+        min(counts.get(ending, 1) - 1, 6) / 6.0 if ending not in PLAIN_ENDINGS else 0.0 for ending in endings
     ]
     context[:, 7] = shared
     ends = np.array(endings, dtype=object)
@@ -1283,7 +1286,7 @@ def _speedup_config() -> dict[str, object]:
         "neighbour_prev": [_FEATURE_INDEX[f"prev_{name}"] for name in NEIGHBOUR_FEATURES],
         "neighbour_next": [_FEATURE_INDEX[f"next_{name}"] for name in NEIGHBOUR_FEATURES],
         "log_26": _LOG_26,
-        "endings": ("closed", "open", "open_long"),
+        "endings": PLAIN_ENDINGS,
     }
 
 
