@@ -33,6 +33,7 @@ from captionset.align import (
     MODEL_PATH,
     _Body,
     _off_story,
+    _visible_words,
     caption_features,
 )
 from captionset.evaluate import gold_article
@@ -57,15 +58,16 @@ def collect(dev: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (corpus, name), labelled in sorted(by_article.items()):
         article = gold_article(dev.parent / corpus, name)
         body_indices = [b.index for b in article.blocks if b.label == "body"]
-        body = _Body.of(article.blocks)
+        body = _Body.of(_visible_words(article))  # matched as align() matches them
         found = {
             index: features
             for index, _, _, features in caption_features(article, DEFAULT_ALIGN_OPTIONS, body)
         }
-        off_story = _off_story(body)  # never related (align leaves them out), so no candidates here either
+        # Never related (align leaves them out), so no candidates here either; block indices, as align's.
+        off_story = _off_story(body)
         for row in labelled:
             features = found.get(row["caption"], {})
-            ordinals = sorted(o for o in features if o not in off_story)
+            ordinals = sorted(o for o in features if body.indices[o] not in off_story)
             indices = [body_indices[o] for o in ordinals]
             best = set(row["best"])
             items.append(
