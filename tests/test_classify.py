@@ -809,6 +809,28 @@ def test_a_share_bar_is_boilerplate():
     assert label_texts(texts)[2][0] == "boilerplate"
 
 
+def test_a_credit_line_to_anyone_is_a_photo_caption():
+    for line in (
+        "Screenshot by Jane Roe/Porthaven News",
+        "Photo composite by Jane Roe and Sam Okafor",
+        "Illustration courtesy of Maria Lopez",
+        "Image montage adapted from Porthaven Weekly: The Harbour Years",
+    ):
+        assert signals.is_picture_credit_line(line), line
+    for line in (
+        "Photos from the Porthaven fair",  # a gallery's heading
+        "Pictures by readers",  # no name
+        "Images: Smile | Window",  # a list, not a credit
+        "Photo by Jane Roe. The fire spread through the old harbour warehouses overnight.",
+        "Photo: Jane Roe, AP",  # credits to known agencies are is_credit_only's: the model decides
+        "(Photo courtesy of Porthaven Council)",
+    ):
+        assert not signals.is_picture_credit_line(line), line
+    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
+    texts = ["Headline", story, "Screenshot by Jane Roe/Porthaven News", story.replace("Tuesday", "Monday")]
+    assert label_texts(texts)[2][0] == "photo_caption"
+
+
 def test_player_marks_are_whole_lines():
     for mark in ("Video", "WATCH", "1:30", "Duration: 12:38", "Your browser does not support the video tag."):
         assert signals.PLAYER_MARK.fullmatch(mark), mark

@@ -343,11 +343,11 @@ def _heads_no_section(text: str) -> bool:
 
 def _caption_by_form(text: str, label: str, ending: str) -> bool:
     """Caption forms that overrule the model's ``label`` (not a caption): a picture credit closing a
-    description, a wire service's file mark or dated scene, and, for loose text and sub-headings (story
+    description, a wire service's file mark, a picture's credit line, a dated scene, and, for loose text and sub-headings (story
     paragraphs may hold "(pictured)"), a bracketed position mark or a sentence closed by a credit phrase."""
     if ending.partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text):
         return True
-    if FILE_PHOTO_LEAD.match(text):
+    if FILE_PHOTO_LEAD.match(text) or signals.is_picture_credit_line(text):
         return True
     if label in ("body", "other") and signals.is_dated_scene(text):
         return True

@@ -574,6 +574,32 @@ QUOTE_OPENERS = frozenset("\"'“‘«")
 SENTENCE_CREDIT_MIN_WORDS = 4
 
 
+#: Longer blocks are never a picture's credit line.
+CREDIT_LINE_MAX_WORDS = 12
+# A line that only credits a picture, opened by what the picture is: "Screenshot by Jane Roe/Porthaven News",
+# "Photo composite by Jane Roe and Sam Okafor", "Illustration courtesy of Maria Lopez": it stands where the
+# picture is. ("Graphic: ..." and "Images: ..." alone also open links and lists, so a credit word is needed.)
+PICTURE_CREDIT_LINE = re.compile(
+    r"[\(\[]?(?i:(?:photo|image)\s+(?:composite|illustration|montage|collage)s?|screen\s?(?:shot|grab)s?"
+    r"|photo(?:graph)?s?|images?|pictures?|illustrations?|graphics?|artwork|renderings?|composites?|montages?)"
+    r"\s*:?\s*(?i:by|courtesy\s+of|via|adapted\s+from)\s+(?=[A-Z\d])[^.!?]{1,80}[\)\]]?"
+)
+#: First letters (lower-cased) of the words that open a PICTURE_CREDIT_LINE: most lines are ruled out sooner.
+_PICTURE_CREDIT_INITIALS = frozenset("([pisgacrm")
+
+
+def is_picture_credit_line(text: str) -> bool:
+    """A short block that is only a credit, opened by what the picture is ("Screenshot by Jane Roe"), to
+    anyone: a credit to a known agency ("Photo: Jane Roe, AP") is is_credit_only's, which pages label
+    either way, so the model decides those."""
+    stripped = text.strip()
+    if not stripped or stripped[0].lower() not in _PICTURE_CREDIT_INITIALS:
+        return False
+    if len(stripped.split()) > CREDIT_LINE_MAX_WORDS:
+        return False
+    return PICTURE_CREDIT_LINE.fullmatch(stripped) is not None and not is_credit_only(stripped)
+
+
 def sentence_then_credit(text: str) -> bool:
     """A sentence, then a capitalised phrase after its full stop ("A rocket stands on the launchpad. Porthaven
     Space", "... south of the harbour. Jane Roe for Example News"): a caption and its credit. A heading holds no full
