@@ -831,6 +831,11 @@ def test_a_credit_line_to_anyone_is_a_photo_caption():
     assert label_texts(texts)[2][0] == "photo_caption"
 
 
+def test_a_line_that_ends_with_a_colon_is_never_a_caption():
+    assert classifier._never_a_caption("The harbour wall can be rebuilt in three ways:")
+    assert not classifier._never_a_caption("Porthaven: the harbour wall after the storm")
+
+
 def test_player_marks_are_whole_lines():
     for mark in ("Video", "WATCH", "1:30", "Duration: 12:38", "Your browser does not support the video tag."):
         assert signals.PLAYER_MARK.fullmatch(mark), mark

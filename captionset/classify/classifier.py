@@ -277,9 +277,11 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
 
 def _never_a_caption(text: str) -> bool:
     """Forms the model may read as a caption that never are: furniture leads ("Scroll down", "MORE:"), text
-    longer than any caption, a time stamp ("Updated: 9.45pm") and a row of labels ("Business · Updated")."""
+    longer than any caption, a time stamp ("Updated: 9.45pm"), a row of labels ("Business · Updated") and a
+    line that ends with a colon: it introduces what follows (a list, a quote, a table), no picture."""
     return bool(
-        FURNITURE_LEAD.match(text)
+        text.rstrip().endswith(":")
+        or FURNITURE_LEAD.match(text)
         or len(text.split()) > CAPTION_MAX_WORDS
         or signals.is_time_stamp(text)
         or signals.is_label_row(text)
