@@ -831,6 +831,22 @@ def test_a_credit_line_to_anyone_is_a_photo_caption():
     assert label_texts(texts)[2][0] == "photo_caption"
 
 
+def test_a_sentence_labelled_image_is_a_photo_caption():
+    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
+    caption = (
+        "Image: Jane Roe has replaced Sam Okafor as manager of Porthaven Rovers."  # the model: story text
+    )
+    texts = [
+        "Headline",
+        story,
+        story.replace("Tuesday", "Monday"),
+        caption,
+        story.replace("Tuesday", "Friday"),
+    ]
+    assert label_texts(texts)[3][0] == "photo_caption"
+    assert classifier.PICTURE_LABEL.match(caption) and not classifier.PICTURE_LABEL.match("Video: the flood")
+
+
 def test_a_line_that_ends_with_a_colon_is_never_a_caption():
     assert classifier._never_a_caption("The harbour wall can be rebuilt in three ways:")
     assert not classifier._never_a_caption("Porthaven: the harbour wall after the storm")

@@ -184,6 +184,9 @@ OTHER_CLASS = MODEL_CLASSES.index("other")
 CAPTION_MAX_WORDS = 150
 #: Words a block needs besides its credit to be a caption rather than a credit line.
 CAPTION_MIN_WORDS = 5
+# A picture word and a colon open a caption on sites that label them so ("Image: Jane Roe signs the deal"); a
+# sentence must follow (labels_a_sentence), else it is a credit. ("Video:" and "Watch:" open links too.)
+PICTURE_LABEL = re.compile(r"(?i:image|photo(?:graph)?|picture|pictured)\s*:\s")
 # The wire services' mark of an archive picture opens its caption: AP's "FILE - ...", Reuters' "FILE PHOTO: ...".
 FILE_PHOTO_LEAD = re.compile(r"(?:FILE(?: PHOTO)?|File photo)\s*[-–—:]\s")
 
@@ -224,12 +227,13 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and len(text) > signals.BOILERPLATE_MAX_CHARS
             and endings[i].partition(":")[0] not in CAPTION_CREDIT_KINDS
             and text[:4] not in ("FILE", "File")
+            and (text[:1] not in "IiPp" or not PICTURE_LABEL.match(text))
             and (len(text) > signals.DATED_SCENE_MAX_CHARS or not signals.is_dated_scene(text))
             and (len(text) > QUESTION_HEADING_MAX_CHARS or "?" not in text[-3:])
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
-            # either end, a short text, a credit ending, a file mark, a dated scene, a short question, or
-            # another label).
+            # either end, a short text, a credit ending, a file mark, an "Image:" label, a dated scene, a
+            # short question, or another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -345,11 +349,13 @@ def _heads_no_section(text: str) -> bool:
 
 def _caption_by_form(text: str, label: str, ending: str) -> bool:
     """Caption forms that overrule the model's ``label`` (not a caption): a picture credit closing a
-    description, a wire service's file mark, a picture's credit line, a dated scene, and, for loose text and sub-headings (story
+    description, a wire service's file mark, a picture's credit line, a sentence labelled "Image:", a dated scene, and, for loose text and sub-headings (story
     paragraphs may hold "(pictured)"), a bracketed position mark or a sentence closed by a credit phrase."""
     if ending.partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text):
         return True
     if FILE_PHOTO_LEAD.match(text) or signals.is_picture_credit_line(text):
+        return True
+    if PICTURE_LABEL.match(text) and signals.labels_a_sentence(text):
         return True
     if label in ("body", "other") and signals.is_dated_scene(text):
         return True
