@@ -755,6 +755,10 @@ def test_a_short_question_on_its_own_line_heads_a_section():
         "jroe@example.com",
         "IG: @porthaven.harbour",
         "£ 205",
+        "close",
+        "Next »",
+        "Published",
+        "By",
     ],
 )
 def test_lines_that_head_no_section(line):
@@ -762,7 +766,16 @@ def test_lines_that_head_no_section(line):
 
 
 @pytest.mark.parametrize(
-    "line", ["Harbour repairs", "More:", "By the numbers", "What happens next?", "2024 in review"]
+    "line",
+    [
+        "Harbour repairs",
+        "More:",
+        "By the numbers",
+        "What happens next?",
+        "2024 in review",
+        "Next steps",
+        "Conclusion",
+    ],
 )
 def test_headings_are_not_taken_for_furniture(line):
     assert not _heads_no_section(line)

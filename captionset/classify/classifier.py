@@ -323,12 +323,22 @@ def _asks_one_question(text: str) -> bool:
     return stripped.endswith("?") and stripped.count("?") == 1 and not text[:1].isdigit()
 
 
+#: A page's buttons and the words a flattened page leaves of its date line and byline, each alone on a line:
+#: furniture, never the heading of a section.
+PAGE_CONTROLS = frozenset(
+    ("close", "previous", "prev", "next", "menu", "search", "share", "reply", "back", "skip", "expand",
+     "collapse", "print", "save", "loading", "published", "updated", "posted", "by", "on")
+)  # fmt: skip
+#: Marks around a page control ("Next »", "× Close", "Published:").
+PAGE_CONTROL_MARKS = " .:»«›‹×<>|"
+
+
 def _heads_no_section(text: str) -> bool:
     """Short lines that are not headings: what dates the page or an item ("Published May 07, 2025", "2 hours
     ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"), a row of
     labels ("Business · Updated"), an author line ("By Jane Roe"), a link or call to action ("MORE: Storm
     closes the bridge", "Scroll down for video"), a web address or handle ("jroe@example.com", "IG: @jroe")
-    and a figure with no word ("£ 205", "4")."""
+    a figure with no word ("£ 205", "4") and a page control on its own ("Close", "Next", "Published")."""
     # Cheap gates first: the date patterns need a digit (a full date a year), the others a word of theirs.
     lowered = text.lower()
     if signals.DIGIT.search(text) is not None and (
@@ -339,7 +349,8 @@ def _heads_no_section(text: str) -> bool:
     ):
         return True
     return bool(
-        ("ago" in lowered and signals.TIME_AGO.search(text))
+        lowered.strip(PAGE_CONTROL_MARKS) in PAGE_CONTROLS
+        or ("ago" in lowered and signals.TIME_AGO.search(text))
         or signals.URL.search(text) is not None
         or signals.is_label_row(text)
         or AUTHOR_LINE.match(text) is not None
@@ -349,8 +360,9 @@ def _heads_no_section(text: str) -> bool:
 
 def _caption_by_form(text: str, label: str, ending: str) -> bool:
     """Caption forms that overrule the model's ``label`` (not a caption): a picture credit closing a
-    description, a wire service's file mark, a picture's credit line, a sentence labelled "Image:", a dated scene, and, for loose text and sub-headings (story
-    paragraphs may hold "(pictured)"), a bracketed position mark or a sentence closed by a credit phrase."""
+    description, a wire service's file mark, a picture's credit line, a sentence labelled "Image:", a dated
+    scene, and, for loose text and sub-headings (story paragraphs may hold "(pictured)"), a bracketed position
+    mark or a sentence closed by a credit phrase."""
     if ending.partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text):
         return True
     if FILE_PHOTO_LEAD.match(text) or signals.is_picture_credit_line(text):
