@@ -827,6 +827,7 @@ def test_a_credit_line_to_anyone_is_a_photo_caption():
         "Screenshot by Jane Roe/Porthaven News",
         "Photo composite by Jane Roe and Sam Okafor",
         "Illustration courtesy of Maria Lopez",
+        "Screenshot by Jane R. Roe/Porthaven Weekly",
         "Image montage adapted from Porthaven Weekly: The Harbour Years",
     ):
         assert signals.is_picture_credit_line(line), line

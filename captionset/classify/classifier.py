@@ -337,7 +337,7 @@ def _heads_no_section(text: str) -> bool:
     """Short lines that are not headings: what dates the page or an item ("Published May 07, 2025", "2 hours
     ago 10:05 Jane Roe", an embedded post signed "— Jane Roe (@jroe) May 7, 2025", "8 min read"), a row of
     labels ("Business · Updated"), an author line ("By Jane Roe"), a link or call to action ("MORE: Storm
-    closes the bridge", "Scroll down for video"), a web address or handle ("jroe@example.com", "IG: @jroe")
+    closes the bridge", "Scroll down for video"), a web address or handle ("jroe@example.com", "IG: @jroe"),
     a figure with no word ("£ 205", "4") and a page control on its own ("Close", "Next", "Published")."""
     # Cheap gates first: the date patterns need a digit (a full date a year), the others a word of theirs.
     lowered = text.lower()

@@ -578,11 +578,12 @@ SENTENCE_CREDIT_MIN_WORDS = 4
 CREDIT_LINE_MAX_WORDS = 12
 # A line that only credits a picture, opened by what the picture is: "Screenshot by Jane Roe/Porthaven News",
 # "Photo composite by Jane Roe and Sam Okafor", "Illustration courtesy of Maria Lopez": it stands where the
-# picture is. ("Graphic: ..." and "Images: ..." alone also open links and lists, so a credit word is needed.)
+# picture is. ("Graphic: ..." and "Images: ..." alone also open links and lists, so a credit word is needed;
+# a full stop may only close an initial, "Photo by Jane R. Roe".)
 PICTURE_CREDIT_LINE = re.compile(
     r"[\(\[]?(?i:(?:photo|image)\s+(?:composite|illustration|montage|collage)s?|screen\s?(?:shot|grab)s?"
     r"|photo(?:graph)?s?|images?|pictures?|illustrations?|graphics?|artwork|renderings?|composites?|montages?)"
-    r"\s*:?\s*(?i:by|courtesy\s+of|via|adapted\s+from)\s+(?=[A-Z\d])[^.!?]{1,80}[\)\]]?"
+    r"\s*:?\s*(?i:by|courtesy\s+of|via|adapted\s+from)\s+(?=[A-Z\d])(?:\b[A-Z]\.|[^.!?]){1,80}[\)\]]?"
 )
 #: First letters (lower-cased) of the words that open a PICTURE_CREDIT_LINE: most lines are ruled out sooner.
 _PICTURE_CREDIT_INITIALS = frozenset("([pisgacrm")
