@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 import sys
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scriptfiles import load_script
 
 from captionset.classify import caption_fields, classifier, classify_blocks, features, signals
 from captionset.classify.classifier import (
@@ -35,14 +35,19 @@ from captionset.segment import segment
 ROOT = Path(__file__).resolve().parent.parent
 
 
+STORY_LINE = "The council voted on Tuesday to close the library after the storm, a spokesman said."
+STORY_DAYS = ("Tuesday", "Monday", "Friday", "Sunday")
+
+
+def _label_in_story(line: str, before: int = 1) -> str:
+    """The label of ``line`` set among story paragraphs: ``before`` of them above it, two below."""
+    story = [STORY_LINE.replace("Tuesday", day) for day in STORY_DAYS]
+    texts = ["Headline", *story[:before], line, *story[before : before + 2]]
+    return label_texts(texts)[before + 1][0]
+
+
 def _train_module():
-    spec = importlib.util.spec_from_file_location(
-        "train_classifier", ROOT / "scripts" / "train_classifier.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the script loads
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train_classifier")
 
 
 # --- credits -------------------------------------------------------------------------------------------
@@ -715,9 +720,7 @@ def test_a_video_players_mark_heads_no_section(mark):
     ],
 )
 def test_a_line_that_dates_the_page_or_links_away_heads_no_section(line):
-    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
-    texts = ["Headline", story, line, story.replace("Tuesday", "Monday"), story.replace("Tuesday", "Friday")]
-    assert label_texts(texts)[2][0] not in ("subheading", "photo_caption", "video_caption")
+    assert _label_in_story(line) not in ("subheading", "photo_caption", "video_caption")
 
 
 def test_a_short_question_on_its_own_line_heads_a_section():
@@ -812,14 +815,7 @@ def test_a_share_bar_is_boilerplate():
     assert signals.is_share_bar("Share on Facebook | Share on X | Email")
     assert not signals.is_share_bar("Facebook Twitter")  # two names may be a sentence's subject
     assert not signals.is_share_bar("Facebook and Twitter shares fell")
-    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
-    texts = [
-        "Headline",
-        story,
-        "Facebook Twitter Email LinkedIn Reddit Pinterest",
-        story.replace("Tuesday", "Monday"),
-    ]
-    assert label_texts(texts)[2][0] == "boilerplate"
+    assert _label_in_story("Facebook Twitter Email LinkedIn Reddit Pinterest") == "boilerplate"
 
 
 def test_a_credit_line_to_anyone_is_a_photo_caption():
@@ -840,24 +836,14 @@ def test_a_credit_line_to_anyone_is_a_photo_caption():
         "(Photo courtesy of Porthaven Council)",
     ):
         assert not signals.is_picture_credit_line(line), line
-    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
-    texts = ["Headline", story, "Screenshot by Jane Roe/Porthaven News", story.replace("Tuesday", "Monday")]
-    assert label_texts(texts)[2][0] == "photo_caption"
+    assert _label_in_story("Screenshot by Jane Roe/Porthaven News") == "photo_caption"
 
 
 def test_a_sentence_labelled_image_is_a_photo_caption():
-    story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
     caption = (
         "Image: Jane Roe has replaced Sam Okafor as manager of Porthaven Rovers."  # the model: story text
     )
-    texts = [
-        "Headline",
-        story,
-        story.replace("Tuesday", "Monday"),
-        caption,
-        story.replace("Tuesday", "Friday"),
-    ]
-    assert label_texts(texts)[3][0] == "photo_caption"
+    assert _label_in_story(caption, before=2) == "photo_caption"
     assert classifier.PICTURE_LABEL.match(caption) and not classifier.PICTURE_LABEL.match("Video: the flood")
 
 

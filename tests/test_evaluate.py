@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -10,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scriptfiles import load_file, load_script
 
 from captionset import evaluate, parse_article
 from captionset.evaluate import (
@@ -305,11 +305,7 @@ def test_format_report_is_a_readable_table(tmp_path):
 
 
 def load_scorer(shared_dir: Path):
-    path = shared_dir / "tools" / "score_parse.py"
-    spec = importlib.util.spec_from_file_location("score_parse", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(shared_dir / "tools" / "score_parse.py", "score_parse")
 
 
 def run_scorer(shared_dir: Path, dev_dir: Path, *extra: str) -> dict:
@@ -536,10 +532,7 @@ def test_eval_align_script_and_api_agree_on_the_labelled_sets(dev_dir):
     """scripts/eval_align.py is a thin layer over evaluate_alignment: same figures, same shape."""
     from captionset.evaluate import evaluate_alignment
 
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("eval_align", root / "scripts" / "eval_align.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("eval_align")
     rows = module.load_gold(module.HELDOUT)
     assert module.evaluate(dev_dir, rows, with_parser=False)["gold"] == (
         evaluate_alignment(rows, dev_dir, with_parser=False).gold.to_dict()

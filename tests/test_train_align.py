@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from scriptfiles import load_script
 
 
 @pytest.fixture(scope="module")
 def train_align() -> Any:
-    spec = importlib.util.spec_from_file_location("train_align", ROOT / "scripts" / "train_align.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("train_align")
 
 
 def _write_article(folder: Path, name: str, blocks: list[tuple[str, str]]) -> None:
