@@ -847,6 +847,28 @@ def test_a_sentence_labelled_image_is_a_photo_caption():
     assert classifier.PICTURE_LABEL.match(caption) and not classifier.PICTURE_LABEL.match("Video: the flood")
 
 
+def test_an_uncredited_caption_on_a_page_that_credits_its_captions_is_a_headline():
+    credited = "Boats wait in the inner basin of Porthaven harbour (Picture: Jane Roe)"
+    headline = "Council says the harbour wall will be rebuilt by the spring"
+    texts = ["Headline", credited, STORY_LINE, credited, STORY_LINE, credited, headline, STORY_LINE]
+    texts.append("Sam Okafor (pictured) at the harbour on Sunday")
+    _, endings = article_features(texts)
+    assert endings[1].startswith("bracket") and endings[6] == "open_long" and endings[8] == "open"
+    caption, body = MODEL_CLASSES.index("caption"), MODEL_CLASSES.index("body")
+    probs = np.full((len(texts), len(MODEL_CLASSES)), 0.01)
+    labels = []
+    for i, text in enumerate(texts):
+        is_caption = text in (credited, headline) or "(pictured)" in text
+        probs[i, caption if is_caption else body] = 0.9
+        labels.append(("photo_caption" if is_caption else "body", 0.9))
+    fewer = [("body", 0.9) if i == 5 else label for i, label in enumerate(labels)]
+    classifier._uncredited_on_a_credited_page(texts, endings, labels, probs)
+    assert [label for label, _ in labels].count("photo_caption") == 4  # the headline is not one
+    assert labels[6][0] == "body" and labels[8][0] == "photo_caption"  # "(pictured)" points at a picture
+    classifier._uncredited_on_a_credited_page(texts, endings, fewer, probs)
+    assert fewer[6][0] == "photo_caption"  # two credited captions are too few to tell the page's style
+
+
 def test_a_line_that_ends_with_a_colon_is_never_a_caption():
     assert classifier._never_a_caption("The harbour wall can be rebuilt in three ways:")
     assert not classifier._never_a_caption("Porthaven: the harbour wall after the storm")

@@ -274,6 +274,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = "subheading"
         body_seen += label == "body"
         labels.append((label, shown[i] if score == best_p[i] else _shown_score(score)))
+    _uncredited_on_a_credited_page(texts, endings, labels, probs)
     _join_caption_runs(texts, endings, labels)
     _caption_players(player_marks, labels)
     return labels
@@ -460,6 +461,33 @@ def _best_non_caption(probs: np.ndarray) -> str:
 def _caption_label(text: str) -> str:
     """A caption's label: a video's when it names a video or its player, else a photo's."""
     return "video_caption" if signals.names_a_video(text) else "photo_caption"
+
+
+#: Captions closing with a caption credit a page needs, as most of its captions, to credit them all.
+CREDITED_PAGE_MIN_CAPTIONS = 3
+
+
+def _uncredited_on_a_credited_page(
+    texts: list[str], endings: list[str], labels: list[tuple[str, float]], probs: np.ndarray
+) -> None:
+    """A page that closes most of its captions with a credit ("(Photo: Jane Roe)") credits them all: on such a
+    page an unclosed line with no credit that the model reads as a caption is a headline (live-blog items,
+    related stories), unless it is a picture's credit line itself or points at the picture ("(pictured)")."""
+    captions = [i for i, (label, _) in enumerate(labels) if label.endswith("caption")]
+    credited = sum(endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS for i in captions)
+    if credited < CREDITED_PAGE_MIN_CAPTIONS or 2 * credited <= len(captions):
+        return
+    for i in captions:
+        text = texts[i]
+        if endings[i] not in ("open", "open_long") or signals.is_picture_credit_line(text):
+            continue
+        if signals.is_credit_only(text) or signals.pictured_cues(text) or signals.names_a_video(text):
+            continue
+        label = _best_non_caption(probs[i])
+        score = _shown_score(float(probs[i, MODEL_CLASSES.index(label)]))
+        if label == "other" and _heads_a_section(text, endings[i]):
+            label = "subheading"
+        labels[i] = (label, score)
 
 
 def _join_caption_runs(texts: list[str], endings: list[str], labels: list[tuple[str, float]]) -> None:
