@@ -869,6 +869,20 @@ def test_an_uncredited_caption_on_a_page_that_credits_its_captions_is_a_headline
     assert fewer[6][0] == "photo_caption"  # two credited captions are too few to tell the page's style
 
 
+def test_a_sentence_closed_by_a_credit_phrase_is_a_caption_even_read_as_story_text():
+    # The model reads both as story paragraphs; no story paragraph in the corpus ends this way.
+    for line in (
+        "The council has said the harbour wall will be rebuilt by a local firm over the next two years at a "
+        "cost of four million pounds. Jane Roe for Porthaven Weekly",
+        "For the full year, operating profit fell by a fifth to four million pounds, the council's accounts "
+        "show. PORTHAVEN WEEKLY FILE PHOTO",
+    ):
+        assert _label_in_story(line) == "photo_caption", line
+    assert (
+        _label_in_story("The council has said the harbour wall will be rebuilt. Jane Roe said so.") == "body"
+    )
+
+
 def test_a_line_that_ends_with_a_colon_is_never_a_caption():
     assert classifier._never_a_caption("The harbour wall can be rebuilt in three ways:")
     assert not classifier._never_a_caption("Porthaven: the harbour wall after the storm")

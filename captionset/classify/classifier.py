@@ -230,10 +230,11 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and (text[:1] not in "IiPp" or not PICTURE_LABEL.match(text))
             and (len(text) > signals.DATED_SCENE_MAX_CHARS or not signals.is_dated_scene(text))
             and (len(text) > QUESTION_HEADING_MAX_CHARS or "?" not in text[-3:])
+            and (endings[i] == "closed" or not signals.sentence_then_credit(text))
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
             # either end, a short text, a credit ending, a file mark, an "Image:" label, a dated scene, a
-            # short question, or another label).
+            # short question, an unclosed sentence + credit phrase, or another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -362,19 +363,17 @@ def _heads_no_section(text: str) -> bool:
 def _caption_by_form(text: str, label: str, ending: str) -> bool:
     """Caption forms that overrule the model's ``label`` (not a caption): a picture credit closing a
     description, a wire service's file mark, a picture's credit line, a sentence labelled "Image:", a dated
-    scene, and, for loose text and sub-headings (story paragraphs may hold "(pictured)"), a bracketed position
-    mark or a sentence closed by a credit phrase."""
+    scene or a sentence closed by a credit phrase, and, for loose text and sub-headings (story paragraphs may
+    hold "(pictured)"), a bracketed position mark."""
     if ending.partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text):
         return True
     if FILE_PHOTO_LEAD.match(text) or signals.is_picture_credit_line(text):
         return True
     if PICTURE_LABEL.match(text) and signals.labels_a_sentence(text):
         return True
-    if label in ("body", "other") and signals.is_dated_scene(text):
+    if label in ("body", "other") and (signals.is_dated_scene(text) or signals.sentence_then_credit(text)):
         return True
-    return label == "other" and (
-        ("(" in text and signals.POSITION_MARK.search(text) is not None) or signals.sentence_then_credit(text)
-    )
+    return label == "other" and "(" in text and signals.POSITION_MARK.search(text) is not None
 
 
 def _caption_players(marks: list[int], labels: list[tuple[str, float]]) -> None:
