@@ -1533,25 +1533,25 @@ static PyObject *first_tokens(PyObject *text, Py_ssize_t left)
     if (out == NULL) {
         return NULL;
     }
+    /* Written character by character: PyUnicode_CopyCharacters refuses to copy an ASCII slice of a Latin-1
+     * string into an ASCII one when a non-ASCII character comes before the slice (CPython 3.11 checks the
+     * source from its start, not from the slice). */
+    int out_kind = PyUnicode_KIND(out);
+    void *out_data = PyUnicode_DATA(out);
     Py_ssize_t at = 0;
     for (Py_ssize_t copied = 0, start = 0; copied < tokens;) {
         if (is_space(PyUnicode_READ(kind, data, start))) {
             start++;
             continue;
         }
-        Py_ssize_t end = start + 1;
-        while (end < n && !is_space(PyUnicode_READ(kind, data, end))) {
-            end++;
-        }
         if (copied++ > 0) {
-            PyUnicode_WRITE(PyUnicode_KIND(out), PyUnicode_DATA(out), at++, ' ');
+            PyUnicode_WRITE(out_kind, out_data, at++, ' ');
         }
-        if (PyUnicode_CopyCharacters(out, at, text, start, end - start) < 0) {
-            Py_DECREF(out);
-            return NULL;
+        Py_UCS4 c;
+        while (start < n && !is_space(c = PyUnicode_READ(kind, data, start))) {
+            PyUnicode_WRITE(out_kind, out_data, at++, c);
+            start++;
         }
-        at += end - start;
-        start = end;
     }
     return out;
 }

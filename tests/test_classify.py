@@ -874,8 +874,8 @@ def test_a_sentence_closed_by_a_credit_phrase_is_a_caption_even_read_as_story_te
     for line in (
         "The council has said the harbour wall will be rebuilt by a local firm over the next two years at a "
         "cost of four million pounds. Jane Roe for Porthaven Weekly",
-        "For the full year, operating profit fell by a fifth to four million pounds, the council's accounts "
-        "show. PORTHAVEN WEEKLY FILE PHOTO",
+        "Over the winter the harbour lost a fifth of its moorings to the storms, the council's own survey "
+        "shows. PORTHAVEN WEEKLY FILE PHOTO",
     ):
         assert _label_in_story(line) == "photo_caption", line
     assert (
