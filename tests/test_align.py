@@ -506,6 +506,19 @@ def test_window_stops_when_the_budget_is_spent():
     assert align(article, AlignOptions(window_tokens=4))[0].context_window == "a b c\n\n"
 
 
+def test_window_cuts_a_paragraph_with_no_break_spaces():
+    # A Latin-1 paragraph ("Mr\xa0Roe") cut by the budget: the compiled window once raised SystemError here.
+    paragraph = " ".join(["Mr\xa0Roe said the harbour wall would be rebuilt."] * 120)
+    text = (
+        "Porthaven harbour wall to be rebuilt\n\n"
+        "The harbour wall of Porthaven collapses under the waves (Picture: Jane Roe)\n\n"
+        f"{paragraph}\n\nThe council will vote on Monday.\n"
+    )
+    (record,) = align(parse_article(text))
+    window = record.context_window.split()
+    assert len(window) == 512 and window[-1] == paragraph.split()[512 - 6 - 1]
+
+
 def test_window_is_whole_article_when_it_fits():
     article = make_article(STORY)
     window = align(article)[0].context_window
