@@ -883,6 +883,23 @@ def test_a_sentence_closed_by_a_credit_phrase_is_a_caption_even_read_as_story_te
     )
 
 
+def test_the_wire_formula_in_this_picture_makes_a_caption():
+    for line in (
+        "Smoke rises over the Porthaven harbour after the storm on Sunday in this handout picture released by "
+        "the council.",
+        "In this June 20, 2024, file photo, Jane Roe speaks to reporters outside the council offices in "
+        "Porthaven.",
+    ):
+        assert classifier.IN_THIS_PICTURE.search(line), line
+        assert _label_in_story(line) == "photo_caption", line
+    for line in (
+        "In this image-conscious age the council wants the harbour to look its best for the summer visitors.",
+        "I always had this image that the harbour would be rebuilt, she said.",
+        "In this still uncertain climate the council has put off its vote on the harbour wall until May.",
+    ):
+        assert not classifier.IN_THIS_PICTURE.search(line), line
+
+
 def test_a_line_that_ends_with_a_colon_is_never_a_caption():
     assert classifier._never_a_caption("The harbour wall can be rebuilt in three ways:")
     assert not classifier._never_a_caption("Porthaven: the harbour wall after the storm")

@@ -187,6 +187,12 @@ CAPTION_MIN_WORDS = 5
 # A picture word and a colon open a caption on sites that label them so ("Image: Jane Roe signs the deal"); a
 # sentence must follow (labels_a_sentence), else it is a credit. ("Video:" and "Watch:" open links too.)
 PICTURE_LABEL = re.compile(r"(?i:image|photo(?:graph)?|picture|pictured)\s*:\s")
+# The wire services' formula for what a caption shows: "... in this handout picture released by the council",
+# "In this June 20, 2024, file photo, ...", "in this screen grab taken from video". Stories say "a photo shows".
+IN_THIS_PICTURE = re.compile(
+    r"\b(?i:in this (?:[\w,.' -]{0,40} )?(?:photo(?:graph)?|picture|image|screenshot|screen grab|still image"
+    r"|handout (?:photo|picture|image)))(?![\w-])"
+)
 # The wire services' mark of an archive picture opens its caption: AP's "FILE - ...", Reuters' "FILE PHOTO: ...".
 FILE_PHOTO_LEAD = re.compile(r"(?:FILE(?: PHOTO)?|File photo)\s*[-–—:]\s")
 
@@ -231,10 +237,11 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and (len(text) > signals.DATED_SCENE_MAX_CHARS or not signals.is_dated_scene(text))
             and (len(text) > QUESTION_HEADING_MAX_CHARS or "?" not in text[-3:])
             and (endings[i] == "closed" or not signals.sentence_then_credit(text))
+            and ("n this " not in text or IN_THIS_PICTURE.search(text) is None)
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
             # either end, a short text, a credit ending, a file mark, an "Image:" label, a dated scene, a
-            # short question, an unclosed sentence + credit phrase, or another label).
+            # short question, an unclosed sentence + credit phrase, "in this picture", or another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -363,15 +370,19 @@ def _heads_no_section(text: str) -> bool:
 def _caption_by_form(text: str, label: str, ending: str) -> bool:
     """Caption forms that overrule the model's ``label`` (not a caption): a picture credit closing a
     description, a wire service's file mark, a picture's credit line, a sentence labelled "Image:", a dated
-    scene or a sentence closed by a credit phrase, and, for loose text and sub-headings (story paragraphs may
-    hold "(pictured)"), a bracketed position mark."""
+    scene, a sentence closed by a credit phrase or one that says "in this picture", and, for loose text and
+    sub-headings (story paragraphs may hold "(pictured)"), a bracketed position mark."""
     if ending.partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text):
         return True
     if FILE_PHOTO_LEAD.match(text) or signals.is_picture_credit_line(text):
         return True
     if PICTURE_LABEL.match(text) and signals.labels_a_sentence(text):
         return True
-    if label in ("body", "other") and (signals.is_dated_scene(text) or signals.sentence_then_credit(text)):
+    if label in ("body", "other") and (
+        signals.is_dated_scene(text)
+        or signals.sentence_then_credit(text)
+        or ("n this " in text and IN_THIS_PICTURE.search(text) is not None)
+    ):
         return True
     return label == "other" and "(" in text and signals.POSITION_MARK.search(text) is not None
 
