@@ -176,6 +176,14 @@ def _is_bullet_list(text: str) -> bool:
 #: (a bare agency or a bracketed name also closes bylines, datelines and related links, so they are left to the
 #: model).
 CAPTION_CREDIT_KINDS = frozenset(["bracket", "word"])
+
+
+def _closes_with_caption_credit(ending: str) -> bool:
+    """Does a block of this ending style (``features``: "bracket:(picture:", "open", ...) close with a credit
+    that only captions close with (``CAPTION_CREDIT_KINDS``)?"""
+    return ending.partition(":")[0] in CAPTION_CREDIT_KINDS
+
+
 #: The model's columns of the caption and the other (loose text) classes.
 CAPTION_CLASS = MODEL_CLASSES.index("caption")
 OTHER_CLASS = MODEL_CLASSES.index("other")
@@ -201,7 +209,7 @@ def _ends_in_caption_credit(text: str, ending: str | None = None) -> bool:
     """Does the block describe something and close with a picture credit? On every page we have seen such a
     block is a caption, whatever the rest of the page looks like. ``ending`` (the block's ending style from
     the features, when known) spares most blocks the credit patterns."""
-    if ending is not None and ending.partition(":")[0] not in CAPTION_CREDIT_KINDS:
+    if ending is not None and not _closes_with_caption_credit(ending):
         return False
     if len(text.split()) < CAPTION_MIN_WORDS or signals.is_credit_only(text):
         return False
@@ -231,7 +239,7 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label == "body"
             and HIGHLIGHTS_LAST_BLOCK < i < count - 2
             and len(text) > signals.BOILERPLATE_MAX_CHARS
-            and endings[i].partition(":")[0] not in CAPTION_CREDIT_KINDS
+            and not _closes_with_caption_credit(endings[i])
             and text[:4] not in ("FILE", "File")
             and (text[:1] not in "IiPp" or not PICTURE_LABEL.match(text))
             and (len(text) > signals.DATED_SCENE_MAX_CHARS or not signals.is_dated_scene(text))
@@ -372,7 +380,7 @@ def _caption_by_form(text: str, label: str, ending: str) -> bool:
     description, a wire service's file mark, a picture's credit line, a sentence labelled "Image:", a dated
     scene, a sentence closed by a credit phrase or one that says "in this picture", and, for loose text and
     sub-headings (story paragraphs may hold "(pictured)"), a bracketed position mark."""
-    if ending.partition(":")[0] in CAPTION_CREDIT_KINDS and _ends_in_caption_credit(text):
+    if _closes_with_caption_credit(ending) and _ends_in_caption_credit(text):
         return True
     if FILE_PHOTO_LEAD.match(text) or signals.is_picture_credit_line(text):
         return True
@@ -484,7 +492,7 @@ def _uncredited_on_a_credited_page(
     page an unclosed line with no credit that the model reads as a caption is a headline (live-blog items,
     related stories), unless it is a picture's credit line itself or points at the picture ("(pictured)")."""
     captions = [i for i, (label, _) in enumerate(labels) if label.endswith("caption")]
-    credited = sum(endings[i].partition(":")[0] in CAPTION_CREDIT_KINDS for i in captions)
+    credited = sum(_closes_with_caption_credit(endings[i]) for i in captions)
     if credited < CREDITED_PAGE_MIN_CAPTIONS or 2 * credited <= len(captions):
         return
     for i in captions:
