@@ -883,6 +883,25 @@ def test_a_sentence_closed_by_a_credit_phrase_is_a_caption_even_read_as_story_te
     )
 
 
+def test_a_description_closed_by_a_photographer_and_outlet_is_a_caption():
+    # No full stop before the credit and no agency named: the page credits its own photographer.
+    line = (
+        "Jane Roe wears a borrowed coat at the opening of the Porthaven Festival Sam Okafor/Porthaven Gazette"
+    )
+    assert _label_in_story(line) == "photo_caption"
+    assert caption_fields(line)[1] == "Sam Okafor/Porthaven Gazette"  # "Festival" is not part of the name
+    assert signals._sentence_credit("Crowds on the quay at dawn Maria Lopez Roe/Instagram") == (
+        "Maria Lopez Roe/Instagram"
+    )
+    for line in (
+        "Firm Chop / Crud",  # headings paired with a slash
+        "By Jane Roe / Porthaven Gazette Staff Writers",  # a byline
+        "The harbour band played its own songs and a cover of AC/DC",  # not a name of two words
+        "Jane Roe/Porthaven Gazette",  # nothing described: a credit line, left to the model
+    ):
+        assert signals._sentence_credit(line) is None, line
+
+
 def test_the_wire_formula_in_this_picture_makes_a_caption():
     for line in (
         "Smoke rises over the Porthaven harbour after the storm on Sunday in this handout picture released by "

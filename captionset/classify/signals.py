@@ -572,6 +572,14 @@ SENTENCE_GAPS = (" ", "\n", "\t", "\xa0")
 QUOTE_OPENERS = frozenset("\"'“‘«")
 #: Words a sentence needs before a credit phrase for the block to be a described picture, not a heading.
 SENTENCE_CREDIT_MIN_WORDS = 4
+# A photographer's name and the outlet they shot for, closing a description with no full stop between: "...
+# at the harbour Jane Roe/Porthaven Gazette" (two or three capitalised words, a slash, one to four more): how
+# pages credit their own and freelance pictures, no agency named. No space around the slash: a pair of headings
+# ("Firm Chop / Crud") or a byline ("By Jane Roe / Staff Writer") has them. (Left out of credit_match, whose
+# credit kinds the model reads: sentence_then_credit's rule uses it.)
+NAMED_SLASH_CREDIT = re.compile(
+    r"\s(?P<credit>[A-Z][\w.'’-]+(?:\s[A-Z][\w.'’-]+){1,2}/[A-Z][\w.'’&-]*(?:\s[A-Z][\w.'’&-]*){0,3})\s*$"
+)
 
 
 #: Longer blocks are never a picture's credit line.
@@ -603,14 +611,23 @@ def is_picture_credit_line(text: str) -> bool:
 
 def sentence_then_credit(text: str) -> bool:
     """A sentence, then a capitalised phrase after its full stop ("A rocket stands on the launchpad. Porthaven
-    Space", "... south of the harbour. Jane Roe for Example News"): a caption and its credit. A heading holds no full
-    stop before its last words (abbreviations such as "Mr." and numbered items such as "1." do not count), and
-    a quotation with its speaker ("“We will rebuild this town.” Jane Roe") is a pull quote."""
+    Space", "... south of the harbour. Jane Roe for Example News"), or a description closed by a photographer and
+    their outlet ("Crowds on the quay Jane Roe/Porthaven Gazette"): a caption and its credit. A heading holds no
+    full stop before its last words (abbreviations such as "Mr." and numbered items such as "1." do not count),
+    and a quotation with its speaker ("“We will rebuild this town.” Jane Roe") is a pull quote."""
     return _sentence_credit(text) is not None
 
 
 def _sentence_credit(text: str) -> str | None:
     """The credit phrase of sentence_then_credit, or None."""
+    if "/" in text and (named := NAMED_SLASH_CREDIT.search(text, max(0, len(text) - TAIL))) is not None:
+        head, credit = text[: named.start("credit")], named.group("credit")
+        before = head.split()
+        if credit.partition("/")[0].count(" ") == 2 and before and before[-1][:1].isupper():
+            # In a longer run of capitalised words ("at Porthaven Fashion Week Jane Roe/..."): a name of two.
+            first, _, credit = credit.partition(" ")
+            head += first
+        return credit if _describes(head) else None
     if not any(f".{gap}" in text for gap in SENTENCE_GAPS):  # the cheap check first
         return None
     match = TAIL_PHRASE.search(text, max(0, len(text) - TAIL))
@@ -618,16 +635,19 @@ def _sentence_credit(text: str) -> str | None:
     if match is None or text[match.start()] != "." or text[match.start() + 1] not in SENTENCE_GAPS:
         return None
     head = text[: match.start()]
-    if head.lstrip()[:1] in QUOTE_OPENERS:
-        return None
     last = head.rsplit(None, 1)[-1] if head.strip() else ""
-    if len(last) < 3 or not last.isalpha() or last.lower() in TITLE_ABBREVIATIONS:
-        return None
-    words = head.split()
-    if len(words) < SENTENCE_CREDIT_MIN_WORDS or not any(w.islower() and len(w) > 2 for w in words):
+    if len(last) < 3 or not last.isalpha() or last.lower() in TITLE_ABBREVIATIONS or not _describes(head):
         return None
     credit = match.group("credit").strip()
     return None if credit.endswith(".") else credit  # "... Click Here." closes a sentence, not a credit
+
+
+def _describes(head: str) -> bool:
+    """Is the text before a credit phrase a description: some words, one a lower-case word, and no quotation?"""
+    if head.lstrip()[:1] in QUOTE_OPENERS:
+        return False
+    words = head.split()
+    return len(words) >= SENTENCE_CREDIT_MIN_WORDS and any(w.islower() and len(w) > 2 for w in words)
 
 
 def caption_fields(text: str) -> tuple[str | None, str | None, tuple[str, ...]]:
