@@ -620,7 +620,8 @@ def sentence_then_credit(text: str) -> bool:
 
 def _sentence_credit(text: str) -> str | None:
     """The credit phrase of sentence_then_credit, or None."""
-    if "/" in text and (named := NAMED_SLASH_CREDIT.search(text, max(0, len(text) - TAIL))) is not None:
+    tail_start = max(0, len(text) - TAIL)
+    if "/" in text[tail_start:] and (named := NAMED_SLASH_CREDIT.search(text, tail_start)) is not None:
         head, credit = text[: named.start("credit")], named.group("credit")
         before = head.split()
         if credit.partition("/")[0].count(" ") == 2 and before and before[-1][:1].isupper():
@@ -630,7 +631,7 @@ def _sentence_credit(text: str) -> str | None:
         return credit if _describes(head) else None
     if not any(f".{gap}" in text for gap in SENTENCE_GAPS):  # the cheap check first
         return None
-    match = TAIL_PHRASE.search(text, max(0, len(text) - TAIL))
+    match = TAIL_PHRASE.search(text, tail_start)
     # A full stop, then a space: a quotation closed before the name is a pull quote and its speaker.
     if match is None or text[match.start()] != "." or text[match.start() + 1] not in SENTENCE_GAPS:
         return None
