@@ -883,6 +883,60 @@ def test_a_sentence_closed_by_a_credit_phrase_is_a_caption_even_read_as_story_te
     )
 
 
+CREDIT_PHRASE_PIECES = [
+    "A crowd waits on the quay",
+    "at the harbour",
+    "Jane Roe",
+    "Porthaven",
+    "for",
+    "Example News",
+    "via",
+    "AP",
+    "Mr",
+    ".",
+    ". ",
+    ".\n",
+    ".\xa0",
+    "! ",
+    "? ",
+    " ",
+    "\n",
+    "\xa0",
+    "’",
+    "'",
+    "&",
+    "/",
+    "-",
+    "_",
+    ")",
+    '"',
+    "1",
+    "é",
+    "Émile",
+    "İ",
+]
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(CREDIT_PHRASE_PIECES), max_size=14).map("".join))
+def test_the_credit_phrase_gate_never_changes_a_result(text):
+    """_may_close_with_credit_phrase, the cheap checks before the phrase pattern, only skips blocks where
+    _credit_phrase finds nothing."""
+    if not signals._may_close_with_credit_phrase(text):
+        assert signals._credit_phrase(text, max(0, len(text) - signals.TAIL)) is None
+
+
+@pytest.mark.parametrize(
+    "credit", ["Jane Roe for Example News", "Studio54", "Jane Roe’", "Jane Roe/", "Jane_Roe-"]
+)
+def test_the_credit_phrase_gate_passes_a_sentence_and_its_credit(credit):
+    """Every way a credit phrase may end (a letter, a digit, or one of CREDIT_PHRASE_LAST) passes the gate."""
+    text = f"A crowd waits on the quay for the ferry. {credit}"
+    assert signals._may_close_with_credit_phrase(text)
+    assert signals._sentence_credit(text) == credit
+    assert not signals._may_close_with_credit_phrase(text + ".")
+
+
 def test_a_description_closed_by_a_photographer_and_outlet_is_a_caption():
     # No full stop before the credit and no agency named: the page credits its own photographer.
     line = (

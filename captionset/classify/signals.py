@@ -63,7 +63,8 @@ CREDIT_ONLY = re.compile(
 # "Devastation: This is the moment ..." - a short capitalised label before a colon opens many captions.
 LABEL_PREFIX = re.compile(r"^(?P<label>[A-Z0-9](?:[\w'’&\-]|\.(?! )| (?! )){0,38}?[\w'’.]):\s+(?=\S)")
 # Words that point at what is shown: "(pictured)", "left", "above", "seen here".
-# (Editing it or VIDEO_CUE: every match must hold one of _PICTURED_STEMS / _VIDEO_STEMS below; tested.)
+# (Editing it or VIDEO_CUE: every match must hold one of _PICTURED_STEMS / _VIDEO_STEMS below, or end in a
+# duration; tested.)
 PICTURED_CUE = re.compile(
     r"\b(pictured|picture above|from left|left|right|centre|center|above|below|top|bottom|inset|"
     r"seen here|in this (?:photo|image|picture|file photo)|file photo|this photo|this image)\b",
@@ -385,7 +386,8 @@ def label_prefix(text: str) -> str | None:
 
 # Substrings one of which every PICTURED_CUE / VIDEO_CUE match holds, lower-cased: in ASCII text (where
 # ignoring case is str.lower) a block with none of them cannot match, and skips the pattern (which tries
-# every position). VIDEO_CUE's duration ("1:45") needs a colon.
+# every position). The duration ("1:45") that VIDEO_CUE and VIDEO_NAMED also take ends the block, so its
+# colon is third from the end (``_ends_in_duration``).
 _PICTURED_STEMS = (
     "pictur",
     "left",
@@ -412,14 +414,14 @@ _VIDEO_STEMS = (
     "livestream",
     "media playback",
     "newscast",
-    ":",
 )
 
 
 def _may_match(text: str, stems: tuple[str, ...]) -> bool:
-    """False only when the text is ASCII and holds none of the stems (so a pattern they gate cannot
-    match); text of other characters is always tried (ignoring case matches some letters outside ASCII)."""
-    if not text.isascii():
+    """False only when the text's lowered form holds none of the stems (so a pattern they gate cannot
+    match), or, for text with one of the _FOLDED_LETTERS (which match ASCII letters when case is ignored
+    but do not lower to them), never."""
+    if not text.isascii() and any(letter in text for letter in _FOLDED_LETTERS):
         return True
     low = text.lower()
     return any(stem in low for stem in stems)
@@ -444,10 +446,15 @@ def has_video_cue(text: str) -> bool:
     return _video_unless_photo(text, VIDEO_CUE)
 
 
+def _ends_in_duration(text: str) -> bool:
+    """May the block end in a player's duration ("1:45", "12:30")? Its colon is third from the end."""
+    return text.rstrip()[-3:-2] == ":"
+
+
 def _video_unless_photo(text: str, pattern: re.Pattern[str]) -> bool:
-    """The video pattern matches and the text does not call itself a photo (both gated by _VIDEO_STEMS,
-    which every match of either pattern holds)."""
-    if not _may_match(text, _VIDEO_STEMS):
+    """The video pattern matches and the text does not call itself a photo (both gated by _VIDEO_STEMS and
+    a closing duration, one of which every match of either pattern holds)."""
+    if not _may_match(text, _VIDEO_STEMS) and not _ends_in_duration(text):
         return False
     return bool(pattern.search(text)) and not PHOTO_CUE.search(text)
 
@@ -568,6 +575,10 @@ TITLE_ABBREVIATIONS = frozenset(
 )  # fmt: skip
 #: The spaces that may follow the full stop before a credit phrase.
 SENTENCE_GAPS = (" ", "\n", "\t", "\xa0")
+#: A full stop and a gap: a sentence may end before a credit phrase.
+SENTENCE_GAP_MARKS = tuple(f".{gap}" for gap in SENTENCE_GAPS)
+#: What TAIL_PHRASE's last credit word may end with besides a letter or digit.
+CREDIT_PHRASE_LAST = "_'’&/-"
 #: Marks that open a quotation: a block that opens with one is a pull quote, not a described picture.
 QUOTE_OPENERS = frozenset("\"'“‘«")
 #: Words a sentence needs before a credit phrase for the block to be a described picture, not a heading.
@@ -629,8 +640,23 @@ def _sentence_credit(text: str) -> str | None:
             first, _, credit = credit.partition(" ")
             head += first
         return credit if _describes(head) else None
-    if not any(f".{gap}" in text for gap in SENTENCE_GAPS):  # the cheap check first
+    if not _may_close_with_credit_phrase(text):
         return None
+    return _credit_phrase(text, tail_start)
+
+
+def _may_close_with_credit_phrase(text: str) -> bool:
+    """Can ``_credit_phrase`` find anything? Its phrase ends the block in a word character or one of
+    CREDIT_PHRASE_LAST but not a full stop (that closes a sentence), after a full stop and a gap. (The cheap
+    checks: most blocks are sentences, and the phrase pattern tries every position of the tail.)"""
+    last = text.rstrip()[-1:]
+    if last == "." or not (last.isalnum() or last in CREDIT_PHRASE_LAST):
+        return False
+    return any(gap in text for gap in SENTENCE_GAP_MARKS)
+
+
+def _credit_phrase(text: str, tail_start: int) -> str | None:
+    """The capitalised phrase after a description's last full stop (``TAIL_PHRASE`` from ``tail_start``)."""
     match = TAIL_PHRASE.search(text, tail_start)
     # A full stop, then a space: a quotation closed before the name is a pull quote and its speaker.
     if match is None or text[match.start()] != "." or text[match.start() + 1] not in SENTENCE_GAPS:
