@@ -1007,6 +1007,24 @@ def test_a_line_saying_how_long_ago_is_loose_text():
         assert not signals.TIME_AGO.fullmatch(text), text
 
 
+def test_an_embedded_social_post_is_loose_text():
+    """A tweet or Instagram post quoted in the page, with its signature, is furniture: neither story nor caption."""
+    for post in (
+        "The harbour looks wonderful this morning, well done to every crew who worked through the night on "
+        "the wall. — Jane Roe (@jroe_porthaven) May 7, 2025",
+        "Proud of the volunteers at the lifeboat station today #Porthaven pic.twitter.com/abc123 — Porthaven "
+        "Council (@PorthavenCC) 12 March 2024",
+        "View this post on Instagram Sunrise over the quay A post shared by Sam Okafor (@sam.okafor) on Jun 3, "
+        "2021 at 7:10pm EDT",
+    ):
+        assert signals.is_embedded_post(post), post
+        assert _label_in_story(post) == "other", post
+    # A story paragraph that names a handle is still story.
+    line = "Jane Roe (@jroe) said on Tuesday that the council had voted to close the library after the storm."
+    assert not signals.is_embedded_post(line)
+    assert _label_in_story(line) == "body"
+
+
 def test_the_models_caption_has_a_caption_length(monkeypatch):
     """A block the model calls a caption but longer than CAPTION_MAX_WORDS is read as its next-likeliest
     label: such "captions" were lists and long story paragraphs."""

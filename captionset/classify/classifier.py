@@ -246,10 +246,12 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and (len(text) > QUESTION_HEADING_MAX_CHARS or "?" not in text[-3:])
             and (endings[i] == "closed" or not signals.sentence_then_credit(text))
             and ("n this " not in text or IN_THIS_PICTURE.search(text) is None)
+            and text.find("(@", max(0, len(text) - signals.TAIL)) < 0
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
             # either end, a short text, a credit ending, a file mark, an "Image:" label, a dated scene, a
-            # short question, an unclosed sentence + credit phrase, "in this picture", or another label).
+            # short question, an unclosed sentence + credit phrase, "in this picture", a social handle near
+            # the end, or another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -266,8 +268,11 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and (signals.is_boilerplate(text) or signals.joins_widget_labels(text))
         ) or signals.is_share_bar(text):
             label, score = "boilerplate", max(score, 0.85)
-        elif len(text) <= signals.TIME_AGO_MAX_CHARS and signals.TIME_AGO.fullmatch(text):
-            # Loose text, not a caption nor (below) a subheading: scored by the model's "other" probability.
+        elif (len(text) <= signals.TIME_AGO_MAX_CHARS and signals.TIME_AGO.fullmatch(text)) or (
+            signals.is_embedded_post(text)
+        ):
+            # A time-ago line or an embedded post: loose text, not a caption nor (below) a subheading, scored
+            # by the model's "other" probability.
             labels.append(("other", _shown_score(max(float(probs[i, OTHER_CLASS]), 0.6))))
             continue
         elif label == "byline" and i < count - 3 and i > 3:

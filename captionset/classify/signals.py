@@ -126,6 +126,13 @@ TIME_AGO = re.compile(
 )
 #: Longest block ``TIME_AGO`` is tried on.
 TIME_AGO_MAX_CHARS = 40
+# An embedded social post, as its embed code reads once flattened: signed "— Jane Roe (@jroe) May 7, 2025"
+# (a tweet) or "A post shared by Jane Roe (@jroe) on May 7, 2025 at 9:24am PDT" (Instagram). Page furniture
+# quoted from elsewhere: never the story's text, a caption or a heading.
+EMBEDDED_POST = re.compile(
+    r"[—–-]\s*[^—–\n]{1,80}\(@\w{1,30}\)\s*(?:[A-Z][a-z]+\.? \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4})\s*$"
+    r"|\bA post shared by [^\n]{1,80}\(@[\w.]{1,30}\) on [A-Z][a-z]+\.? \d{1,2}, \d{4}(?: at [^\n]{1,20})?\s*$"
+)
 # A month name followed by a day ("May 7", "Nov. 8") or a weekday: captions and datelines often date a scene.
 DATE_WORDS = re.compile(
     r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b|"
@@ -503,6 +510,13 @@ SHARE_FILLERS = frozenset(("on", "via", "to", "this", "article", "story"))
 #: Longest share bar looked at, and fewest names it has.
 SHARE_BAR_MAX_CHARS = 120
 SHARE_BAR_MIN_NAMES = 3
+
+
+def is_embedded_post(text: str) -> bool:
+    """Does the block end with an embedded social post's signature (``EMBEDDED_POST``)? Only the tail is
+    searched, and only when it holds the handle's "(@"."""
+    start = max(0, len(text) - TAIL)
+    return text.find("(@", start) >= 0 and EMBEDDED_POST.search(text, start) is not None
 
 
 def is_share_bar(text: str) -> bool:
