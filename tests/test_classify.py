@@ -1007,6 +1007,17 @@ def test_a_line_saying_how_long_ago_is_loose_text():
         assert not signals.TIME_AGO.fullmatch(text), text
 
 
+def test_an_author_line_under_the_headline_is_the_byline():
+    story = [STORY_LINE.replace("Tuesday", day) for day in STORY_DAYS]
+    for line in ("By JANE ROE, SAM OKAFOR and MARIA LOPEZ Associated Press", "by Porthaven Harbour Trust"):
+        labels = [label for label, _ in label_texts(["Headline", line, *story])]
+        assert labels[1] == "byline", line
+    # A sentence that opens with "By" is story text; "By the numbers" is a heading, not an author.
+    opening = "By the time the ferry arrived, the harbour wall had already given way, the council said."
+    assert label_texts(["Headline", opening, *story])[1][0] == "body"
+    assert not AUTHOR_LINE.match("By the numbers")
+
+
 def test_an_embedded_social_post_is_loose_text():
     """A tweet or Instagram post quoted in the page, with its signature, is furniture: neither story nor caption."""
     for post in (

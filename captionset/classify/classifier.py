@@ -261,7 +261,9 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             label = _best_non_caption(probs[i])
         if body_seen < HIGHLIGHTS_BEFORE_BODY and i <= HIGHLIGHTS_LAST_BLOCK and _is_bullet_list(text):
             label, score = "highlight", max(score, 0.8)
-        elif i >= count - 2 and signals.is_byline(text):
+        elif (i >= count - 2 and signals.is_byline(text)) or (
+            i <= BYLINE_TOP_LAST_BLOCK and AUTHOR_LINE.match(text) is not None
+        ):
             label, score = "byline", max(score, 0.9)
         elif (
             len(text) <= signals.BOILERPLATE_MAX_CHARS
@@ -464,9 +466,11 @@ QUESTION_LEAD = re.compile(
 )
 # Quotes and brackets that may follow a sentence's closing mark.
 CLOSING_QUOTES = "\"'’”)] "
-# An author line: "By" and a name of capitalised words ("By Jane Roe", "by Example News Agency"); "By the
-# numbers" is a heading.
-AUTHOR_LINE = re.compile(r"[Bb]y\s+[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|&|,)){0,5}\s*$")
+# An author line: "By" and names of capitalised words ("By Jane Roe", "by Example News Agency", "By JANE ROE,
+# SAM OKAFOR and MARIA LOPEZ Associated Press"); "By the numbers" is a heading.
+AUTHOR_LINE = re.compile(r"[Bb]y\s+[A-Z][\w.'’-]*(?:\s*,?\s+(?:[A-Z][\w.'’-]*|and|&|,)){0,9}\s*$")
+#: Last block where an author line under the headline is a byline (the model often reads it as loose text).
+BYLINE_TOP_LAST_BLOCK = 4
 # A page's estimate of reading time ("8 min read", "17 minute read"): metadata, not a heading.
 READING_TIME = re.compile(r"\b\d+\s*(?:min|mins|minutes?)\.?\s+read\b", re.I)
 # A year of a full date (``signals.FULL_DATE``), found faster than the date.
