@@ -29,6 +29,68 @@ SIZE_CATEGORIES = (
 )
 
 
+#: How good the labels and alignments are, as measured on hand-labelled articles for this version (the
+#: README's "How good is it"; tests/test_card.py re-measures the alignment figures). Parser:
+#: ``python scripts/train_classifier.py --loso`` (each dev page scored by a model that never saw its site);
+#: alignment: ``python scripts/eval_align.py --set heldout`` (captions never used to fit the ranker).
+MEASURED_QUALITY: dict[str, Any] = {
+    "parser": {
+        "articles": 50,
+        "sites": 44,
+        "caption_f1": 0.875,
+        "caption_precision": 0.906,
+        "caption_recall": 0.847,
+        "daily_mail_caption_f1": 0.980,
+        "body_precision": 0.943,
+        "body_recall": 0.942,
+        "media_accuracy": 0.993,
+    },
+    "alignment": {
+        "captions": 98,
+        "articles": 32,
+        "top1": 0.663,
+        "top3": 0.898,
+        "proximity_top1": 0.357,
+        "proximity_top3": 0.571,
+        "parser_top1": 0.571,
+        "parser_top3": 0.735,
+    },
+}
+
+
+def _quality_section() -> str:
+    """What a researcher should expect of the labels and of ``related``, with how it was measured."""
+    parser, align = MEASURED_QUALITY["parser"], MEASURED_QUALITY["alignment"]
+    rows = [
+        [
+            "caption detection (photo + video vs the rest)",
+            f"F1 {parser['caption_f1']:.3f} (precision {parser['caption_precision']:.3f}, "
+            f"recall {parser['caption_recall']:.3f}); Daily Mail pages {parser['daily_mail_caption_f1']:.3f}",
+        ],
+        [
+            "body paragraphs",
+            f"precision {parser['body_precision']:.3f}, recall {parser['body_recall']:.3f}",
+        ],
+        ["photo vs video, of the captions found", f"accuracy {parser['media_accuracy']:.3f}"],
+        [
+            "`related`: the paragraph the picture illustrates first / among the top 3",
+            f"{align['top1']:.3f} / {align['top3']:.3f} (the nearest paragraphs: "
+            f"{align['proximity_top1']:.3f} / {align['proximity_top3']:.3f}); with the parser's own labels "
+            f"{align['parser_top1']:.3f} / {align['parser_top3']:.3f}",
+        ],
+    ]
+    return (
+        _table(["what", "measured"], rows)
+        + f"""
+
+Measured for this version of captionset on hand-labelled articles, not on this dataset. Parser:
+{parser["articles"]} news articles from {parser["sites"]} sites, each scored by a model that was not fitted to
+its site (leave-one-site-out). Alignment: {align["captions"]} captions of {align["articles"]} articles that were
+never used to fit the ranker, aligned on the hand labels of their blocks (and, last, on the parser's). On
+sites unlike these, expect lower figures."""
+    )
+
+
 def config_version(version: str) -> str:
     """The X.Y.Z a config's ``version:`` needs (a dev suffix is dropped)."""
     match = SEMVER.match(version)
@@ -310,6 +372,10 @@ The rule is also stored in every Parquet file's key-value metadata (`captionset.
 ## Leakage check
 
 {_leakage_section(manifest["statistics"]["leakage"])}
+
+## Measured quality
+
+{_quality_section()}
 
 ## Limits
 

@@ -729,6 +729,26 @@ def test_heldout_set_accuracy_floors(dev_dir):
     assert report["top3"] > report["proximity_top3"] + 0.2
 
 
+@pytest.mark.shared
+def test_the_cards_alignment_figures_are_the_measured_ones(dev_dir):
+    """The dataset card's "Measured quality" quotes the held-out figures: they must be today's."""
+    from captionset.card import MEASURED_QUALITY
+
+    card = MEASURED_QUALITY["alignment"]
+    heldout = read_pairs(ALIGN_HELDOUT)
+    report = evaluate_alignment(heldout, dev_dir).to_dict()
+    gold, parsed = report["gold"], report["parser"]
+    assert card["captions"] == gold["captions"]
+    assert (
+        card["articles"]
+        == report["articles"]
+        == len({(g.get("corpus", "dev"), g["article"]) for g in heldout})
+    )
+    for key in ("top1", "top3", "proximity_top1", "proximity_top3"):
+        assert round(gold[key], 3) == card[key], key
+    assert (round(parsed["top1"], 3), round(parsed["top3"], 3)) == (card["parser_top1"], card["parser_top3"])
+
+
 def test_letters_that_grow_when_lower_cased_do_not_shift_the_matches():
     """ "İ" lower-cases to two characters: hits must still map to the paragraph they are in."""
     grown = "Officials said " + "İ" * 300 + " was the spelling used in the report."

@@ -15,6 +15,8 @@ from captionset.build import build
 from captionset.card import config_version, front_matter, render_card, size_category
 from captionset.schema import TABLES, hf_features
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def read_front_matter(path: Path) -> tuple[dict, str]:
     text = path.read_text(encoding="utf-8")
@@ -68,6 +70,7 @@ def test_sections_are_there_and_counts_agree(dataset):
         "### Data Splits",
         "## Statistics",
         "## Leakage check",
+        "## Measured quality",
         "## Limits",
     ):
         assert heading in body
@@ -120,3 +123,20 @@ def test_helpers():
     assert config_version("0.1.0.dev3+g123") == "0.1.0"
     assert config_version("weird") == "0.0.0"
     assert size_category(999) == "n<1K" and size_category(25_000) == "10K<n<100K"
+
+
+def test_measured_quality_is_in_the_card_and_the_readme(dataset):
+    """The card tells researchers how good the labels and alignments are, with the README's figures."""
+    from captionset.card import MEASURED_QUALITY
+
+    body = (dataset / "README.md").read_text(encoding="utf-8")
+    parser, align = MEASURED_QUALITY["parser"], MEASURED_QUALITY["alignment"]
+    assert f"F1 {parser['caption_f1']:.3f} (precision {parser['caption_precision']:.3f}" in body
+    assert f"{align['top1']:.3f} / {align['top3']:.3f} (the nearest paragraphs" in body
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert (
+        f"**{parser['caption_f1']:.3f}** (P {parser['caption_precision']:.3f}, R {parser['caption_recall']:.3f}"
+        in readme
+    )
+    assert f"{parser['body_recall']:.3f} (P {parser['body_precision']:.3f}" in readme
+    assert f"**{align['top1']:.3f} / {align['top3']:.3f}**" in readme
