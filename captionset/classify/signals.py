@@ -593,6 +593,8 @@ SENTENCE_GAPS = (" ", "\n", "\t", "\xa0")
 SENTENCE_GAP_MARKS = tuple(f".{gap}" for gap in SENTENCE_GAPS)
 #: What TAIL_PHRASE's last credit word may end with besides a letter or digit.
 CREDIT_PHRASE_LAST = "_'’&/-"
+#: The lower-case words TAIL_PHRASE's credit phrase may hold (its other words are capitalised).
+CREDIT_PHRASE_JOINERS = frozenset(("of", "for", "the", "via", "and", "/"))
 #: Marks that open a quotation: a block that opens with one is a pull quote, not a described picture.
 QUOTE_OPENERS = frozenset("\"'“‘«")
 #: Words a sentence needs before a credit phrase for the block to be a described picture, not a heading.
@@ -661,10 +663,14 @@ def _sentence_credit(text: str) -> str | None:
 
 def _may_close_with_credit_phrase(text: str) -> bool:
     """Can ``_credit_phrase`` find anything? Its phrase ends the block in a word character or one of
-    CREDIT_PHRASE_LAST but not a full stop (that closes a sentence), after a full stop and a gap. (The cheap
-    checks: most blocks are sentences, and the phrase pattern tries every position of the tail.)"""
+    CREDIT_PHRASE_LAST but not a full stop (that closes a sentence), its last word is capitalised or one of
+    CREDIT_PHRASE_JOINERS, and it follows a full stop and a gap. (The cheap checks: most blocks are
+    sentences, and the phrase pattern tries every position of the tail.)"""
     last = text.rstrip()[-1:]
-    if last == "." or not (last.isalnum() or last in CREDIT_PHRASE_LAST):
+    if not last or last == "." or not (last.isalnum() or last in CREDIT_PHRASE_LAST):
+        return False
+    last_word = text.rsplit(None, 1)[-1]
+    if not ("A" <= last_word[0] <= "Z" or last_word in CREDIT_PHRASE_JOINERS):
         return False
     return any(gap in text for gap in SENTENCE_GAP_MARKS)
 
