@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -1021,6 +1022,19 @@ def test_an_author_line_under_the_headline_is_the_byline():
     opening = "By the time the ferry arrived, the harbour wall had already given way, the council said."
     assert label_texts(["Headline", opening, *story])[1][0] == "body"
     assert not AUTHOR_LINE.match("By the numbers")
+
+
+def test_author_lines_do_not_backtrack_through_white_space():
+    """Gaps of many spaces between capitalised words once let AUTHOR_LINE split each gap every way it could
+    (hours for one line of ten names): it must give up at once. A subprocess with a generous limit, so that
+    a regression fails instead of hanging the suite."""
+    line = "By Jane" + ("  " * 10 + "Roe") * 10 + "   x"
+    code = (
+        "from captionset.classify.classifier import AUTHOR_LINE, label_texts\n"
+        f"assert AUTHOR_LINE.match({line!r}) is None\n"
+        f"label_texts(['Headline', {line!r}, {STORY_LINE!r}])\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_an_embedded_social_post_is_loose_text():

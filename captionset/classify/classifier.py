@@ -246,12 +246,12 @@ def label_texts(texts: list[str], model: dict[str, Any] | None = None) -> list[t
             and (len(text) > QUESTION_HEADING_MAX_CHARS or "?" not in text[-3:])
             and (endings[i] == "closed" or not signals.sentence_then_credit(text))
             and ("n this " not in text or IN_THIS_PICTURE.search(text) is None)
-            and text.find("(@", max(0, len(text) - signals.TAIL)) < 0
+            and not signals.is_embedded_post(text)
         ):
             # Most blocks: a story paragraph that no rule below touches (they all ask for a place near
             # either end, a short text, a credit ending, a file mark, an "Image:" label, a dated scene, a
-            # short question, an unclosed sentence + credit phrase, "in this picture", a social handle near
-            # the end, or another label).
+            # short question, an unclosed sentence + credit phrase, "in this picture", an embedded post, or
+            # another label).
             body_seen += 1
             labels.append(("body", shown[i]))
             continue
@@ -468,7 +468,8 @@ QUESTION_LEAD = re.compile(
 CLOSING_QUOTES = "\"'’”)] "
 # An author line: "By" and names of capitalised words ("By Jane Roe", "by Example News Agency", "By JANE ROE,
 # SAM OKAFOR and MARIA LOPEZ Associated Press"); "By the numbers" is a heading.
-AUTHOR_LINE = re.compile(r"[Bb]y\s+[A-Z][\w.'’-]*(?:\s*,?\s+(?:[A-Z][\w.'’-]*|and|&|,)){0,9}\s*$")
+# (Each gap is "\s+" or "\s*,\s+", never both ways: the pattern must not backtrack through white space.)
+AUTHOR_LINE = re.compile(r"[Bb]y\s+[A-Z][\w.'’-]*(?:(?:\s*,)?\s+(?:[A-Z][\w.'’-]*|and|&)){0,9}\s*$")
 #: Last block where an author line under the headline is a byline (the model often reads it as loose text).
 BYLINE_TOP_LAST_BLOCK = 4
 # A page's estimate of reading time ("8 min read", "17 minute read"): metadata, not a heading.

@@ -391,10 +391,10 @@ def label_prefix(text: str) -> str | None:
     return label
 
 
-# Substrings one of which every PICTURED_CUE / VIDEO_CUE match holds, lower-cased: in ASCII text (where
-# ignoring case is str.lower) a block with none of them cannot match, and skips the pattern (which tries
-# every position). The duration ("1:45") that VIDEO_CUE and VIDEO_NAMED also take ends the block, so its
-# colon is third from the end (``_ends_in_duration``).
+# Substrings one of which every PICTURED_CUE / VIDEO_CUE match holds, lower-cased: in text without
+# _FOLDED_LETTERS (where ignoring case is str.lower) a block with none of them cannot match, and skips the
+# pattern (which tries every position). The duration ("1:45") that VIDEO_CUE and VIDEO_NAMED also take ends
+# the block, so its colon is third from the end (``_ends_in_duration``).
 _PICTURED_STEMS = (
     "pictur",
     "left",
