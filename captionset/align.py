@@ -134,12 +134,14 @@ CREDIT_MARKED = re.compile(
 CREDIT_HINTS = ("credit", "photo", "picture", "image", "(", "[", "\u0307", "\u0131", "\u017f")
 # A credit in brackets that names a photographer or agency ("(AP Photo/Jane Roe)", "(Jane Roe / AP)"):
 # a slash or a picture-desk word inside; anywhere in the caption, as pages put it mid-text too.
-CREDIT_BRACKET = re.compile(
-    r"\s*[\(\[][^()\[\]]*(?:/|\b(?i:photo|photos|photograph|picture|image|credit|getty|reuters|afp|ap|epa|pa|"
+CREDIT_BRACKET = re.compile(  # ("(?<!\s)": as COPYRIGHT_TAIL below)
+    r"(?<!\s)\s*[\(\[][^()\[\]]*(?:/|\b(?i:photo|photos|photograph|picture|image|credit|getty|reuters|afp|ap|epa|pa|"
     r"rex|shutterstock|alamy)\b)[^()\[\]]*[\)\]]"
 )
 # A copyright notice closing the caption ("- Copyright AP Photo", "© Agency").
-COPYRIGHT_TAIL = re.compile(r"\s*[-–—|]?\s*(?:(?i:copyright)|©).*$")
+# (The leftmost match never starts inside a run of white space, so "(?<!\s)" changes no result and spares a
+# search from retrying every space of a long run: seconds on a caption padded with thousands of spaces.)
+COPYRIGHT_TAIL = re.compile(r"(?<!\s)\s*(?:[-–—|]\s*)?(?:(?i:copyright)|©).*$")
 # A credit without a marker: a short run of capitalised words after the caption's last full stop
 # ("... the old quay. Harbour Trust", "... at dawn. Jane Roe for Example News").
 CREDIT_TAIL = re.compile(

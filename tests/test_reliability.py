@@ -6,6 +6,8 @@ import importlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -293,3 +295,29 @@ def test_cli_article_timeout_option_reaches_the_manifest(tmp_path):
         assert result.exit_code == 0, result.output
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["options"]["guard"] == {"article_timeout": expected}
+
+
+WHITE_SPACE_RUN = 200_000
+
+
+def test_long_runs_of_white_space_cost_linear_time():
+    """Patterns that may start with white space, searched over a block with a run of it, once retried every
+    space of the run (quadratic: 13 s for a 15,000-character block, which Dask workers, with no timer, would
+    sit through). Searched here over a run of 200,000: milliseconds now, hours before. In a subprocess with a
+    generous limit, so that a regression fails instead of hanging the suite."""
+    code = f"""
+from captionset import align, parse_article
+from captionset.align import COPYRIGHT_TAIL, CREDIT_BRACKET
+from captionset.classify.signals import TIME_AGO
+from captionset.sources.cnndm import BULLET_START
+run = " \\t\\xa0" * {WHITE_SPACE_RUN // 3}
+assert TIME_AGO.search("a" + run + "x ago") is None
+assert COPYRIGHT_TAIL.search("a" + run + "x ©").start() == len(run) + 2  # the space before ©
+assert CREDIT_BRACKET.search("a" + run + "x") is None
+assert BULLET_START.findall("a" + " " * {WHITE_SPACE_RUN} + "x") == []
+story = "The council voted on Tuesday to close the library after the storm, a spokesman said."
+for line in ("posted" + run + "x ago", "Waves crash over the harbour wall" + run + "x \u00a9"):
+    article = parse_article(f"Headline\\n\\n{{line}}\\n\\n{{story}}\\n\\n{{story}}")
+    align(article)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -26,7 +26,7 @@ BRACKET_OR_QUOTE_END = re.compile(
     r"bloomberg|handout|supplied)\b[^()]{0,40})\)|(?<=[\w])['\"’”])( +)(?=['\"‘“(]?[A-Z])"
 )
 # A bullet that opens a former line (highlights written into the story): always a line start.
-BULLET_START = re.compile(r" +(?=[•▪●] )")
+BULLET_START = re.compile(r"(?<! ) +(?=[•▪●] )")  # from a run's first space only: a long run is tried once
 # A full stop that ends an abbreviation, an initial or a list number, not a sentence ("Mr.", "U.S.",
 # "J. K. Rowling", "1. Smoking to be banned").
 ABBREVIATION = re.compile(
