@@ -315,7 +315,8 @@ def _tail_credit(tail: str) -> tuple[str, str, int] | None:
     # them lower to ASCII): a tail without them holds a credit word only where its lowered text does.
     end = tail[-5:]
     bracket = ")" in end or "]" in end
-    worded = any(word in tail.lower() for word in _CREDIT_WORD_STEMS) or (
+    lowered = tail.lower()
+    worded = any(word in lowered for word in _CREDIT_WORD_STEMS) or (
         not tail.isascii() and any(letter in tail for letter in _FOLDED_LETTERS)
     )
     # An agency name ends in a letter (compared ignoring case, which lets four non-ASCII letters match).
