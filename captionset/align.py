@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .classify.compiled import import_extension
-from .classify.signals import labels_a_sentence
+from .classify.signals import labels_a_sentence, last_word_capitalised_or
 from .ids import stable_hash
 from .model import CAPTION_LABELS, Article, Block, Caption, Related
 
@@ -1210,8 +1210,7 @@ def _strip_credit_tail(text: str) -> str:
 def _may_end_in_credit(text: str) -> bool:
     """Cheap necessary condition of CREDIT_TAIL (slow to run on every caption): its last word is a whole
     whitespace token, capitalised or one of the joining words."""
-    last = text.rsplit(None, 1)
-    return bool(last) and ("A" <= last[-1][0] <= "Z" or last[-1] in CREDIT_TAIL_JOINERS)
+    return last_word_capitalised_or(text, CREDIT_TAIL_JOINERS)
 
 
 def context_window(title: str | None, body: _Body, gap: int, budget: int) -> str:

@@ -672,10 +672,16 @@ def _may_close_with_credit_phrase(text: str) -> bool:
     last = text.rstrip()[-1:]
     if not last or last == "." or not (last.isalnum() or last in CREDIT_PHRASE_LAST):
         return False
-    last_word = text.rsplit(None, 1)[-1]
-    if not ("A" <= last_word[0] <= "Z" or last_word in CREDIT_PHRASE_JOINERS):
+    if not last_word_capitalised_or(text, CREDIT_PHRASE_JOINERS):
         return False
     return any(gap in text for gap in SENTENCE_GAP_MARKS)
+
+
+def last_word_capitalised_or(text: str, joiners: frozenset[str]) -> bool:
+    """Is the text's last whitespace token capitalised (A-Z) or one of ``joiners``? What a run of capitalised
+    credit words closing the text needs (the credit-phrase patterns are slow to run on every block)."""
+    last = text.rsplit(None, 1)
+    return bool(last) and ("A" <= last[-1][0] <= "Z" or last[-1] in joiners)
 
 
 def _credit_phrase(text: str, tail_start: int) -> str | None:
